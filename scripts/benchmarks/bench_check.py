@@ -1,0 +1,91 @@
+"""Benchmark: `kb check` against the bare cost of parsing the same front matter with libyaml.
+
+    .venv/bin/python scripts/benchmarks/bench_check.py [--sizes 1000 10000] [--repeat 3]
+
+For each size it generates a synthetic knowledge base (cached under
+.cache/bench/), then times, in the same process and alternating runs:
+- bare: read every incident file, cut out the front matter, yaml.load(CSafeLoader);
+- check: the whole `kb check` pipeline (load + validate + every check).
+It prints the best of --repeat runs and the ratios the issue sets bars for:
+check/bare at each size (bar: ≤ 2.5 at 10,000) and check(10k)/check(1k) (bar: ≤ 12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import generate  # noqa: E402
+
+from incidentkb.check import check_knowledge_base  # noqa: E402
+from incidentkb.load import load  # noqa: E402
+
+CACHE = Path(__file__).resolve().parents[2] / ".cache" / "bench"
+
+
+def knowledge_base(n: int) -> Path:
+    root = CACHE / f"kb-{n}"
+    if not (root / ".complete").exists():
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+        generate(root, n)
+        (root / ".complete").write_text("ok")
+    return root
+
+
+def bare_parse(root: Path) -> int:
+    count = 0
+    for path in sorted((root / "incidents").rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        end = text.index("\n---", 4)
+        yaml.load(text[4:end], Loader=yaml.CSafeLoader)
+        count += 1
+    return count
+
+
+def full_check(root: Path) -> int:
+    kb, findings = load(root)
+    findings += check_knowledge_base(kb)
+    assert not any(f.is_error for f in findings), findings[:3]
+    return len(kb.incidents)
+
+
+def best_of(func, root: Path, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        func(root)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    results = {}
+    print(f"{'incidents':>10} {'bare parse':>11} {'kb check':>10} {'check/bare':>11}")
+    for n in args.sizes:
+        root = knowledge_base(n)
+        bare_parse(root)  # warm the page cache so both sides read from memory
+        bare = best_of(bare_parse, root, args.repeat)
+        check = best_of(full_check, root, args.repeat)
+        results[n] = (bare, check)
+        print(f"{n:>10,} {bare:>10.2f}s {check:>9.2f}s {check / bare:>11.2f}")
+    if len(args.sizes) >= 2:
+        small, large = min(args.sizes), max(args.sizes)
+        print(f"check({large:,}) / check({small:,}) = {results[large][1] / results[small][1]:.1f} "
+              f"(size ratio {large / small:.0f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""incidentkb: an IT incident knowledge base that lives in git and publishes as a static site.
+
+The public API is what this module re-exports; the `kb` command and the MkDocs
+plugin are thin shells over it.
+"""
+
+__version__ = "0.1.0"
+
+from .check import check_knowledge_base  # noqa: E402
+from .findings import Finding  # noqa: E402
+from .load import Layout, load  # noqa: E402
+from .model import Incident, KnowledgeBase, Problem, Runbook  # noqa: E402
+
+__all__ = [
+    "Finding",
+    "Incident",
+    "KnowledgeBase",
+    "Layout",
+    "Problem",
+    "Runbook",
+    "__version__",
+    "check_knowledge_base",
+    "load",
+]

@@ -1,0 +1,36 @@
+"""Writing files without ever losing what is already there.
+
+A new file is written to a temporary file in the same folder and then linked
+into place: the link fails if the target exists (so nothing is overwritten),
+and a crash or Ctrl-C leaves either no file or the complete file, never half
+of one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_new_file(path: Path, text: str) -> None:
+    """Create `path` with `text`. Raises FileExistsError if it exists; never leaves a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and fails when path exists
+        except (AttributeError, NotImplementedError, PermissionError):
+            # Filesystems without hard links: exclusive create, then an atomic rename over it.
+            with open(path, "x", encoding="utf-8"):
+                pass
+            os.replace(tmp, path)
+            tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
