@@ -1,5 +1,7 @@
 # Two commands set everything up on a fresh machine: `make site` and `make test`.
 PYTHON ?= python3
+# Material 9.7+ prints a banner about "MkDocs 2.0" on every build; we pin mkdocs<2 on purpose.
+export NO_MKDOCS_2_WARNING := 1
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed

@@ -104,7 +104,7 @@ def incident_text(rng: random.Random, year: int, number: int) -> tuple[str, str]
         f"services: [{', '.join(services)}]", f"started_at: {_ts(start)}", f"detected_at: {_ts(detected)}",
         f"acknowledged_at: {_ts(acked)}", f"mitigated_at: {_ts(mitigated)}", f"resolved_at: {_ts(resolved)}",
         "summary: " + json.dumps(f"{symptom.capitalize()} because of {cause}. {_sentence(rng)}"),
-        f"tags: [{rng.choice(WORDS)}, {cause.split()[0].lower()}]",
+        f"tags: [{', '.join(sorted({rng.choice(WORDS), cause.split()[0].lower()}))}]",
         f"runbooks: [{services[0]}-triage]",
         "root_causes:", f"  - category: {rng.choice(CAUSES)}", f"    description: {json.dumps(cause.capitalize())}",
         f"trigger: {_sentence(rng, 6)}",

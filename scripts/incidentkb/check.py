@@ -166,10 +166,13 @@ def check_duplicate_ids(groups: Iterable[tuple[str, list[Record]]]) -> list[Find
 def _check_refs(record: Record, field: str, known: dict, what: str, hint_where: str) -> list[Finding]:
     out = []
     values = record.data.get(field)
-    for index, value in enumerate(values if isinstance(values, list) else [values]):
+    listed = values if isinstance(values, list) else [values]
+    for index, value in enumerate(listed):
         if value is None or value in known:
             continue
-        suggestion = did_you_mean(value, list(known))
+        # Never suggest the record itself or an id the list already holds.
+        candidates = [k for k in known if k != record.id and k not in listed]
+        suggestion = did_you_mean(value, candidates)
         hint = f"Did you mean {suggestion!r}? " if suggestion else ""
         where = (field, index) if isinstance(values, list) else (field,)
         out.append(finding(record, where, ERROR, f"unknown-{what.replace(' ', '-')}",

@@ -71,7 +71,7 @@ def check(root: Path, output_format: str, strict: bool, today: str | None):
     parse_today(today)
     kb, findings = load(root)
     findings = sort_findings(findings + check_knowledge_base(kb))
-    if findings:
+    if findings or output_format == "json":
         click.echo(FORMATTERS[output_format](findings))
     if output_format == "text":
         click.echo(summary_line(findings, kb.files_read), err=True)

@@ -40,7 +40,8 @@ def format_text(findings: list[Finding]) -> str:
     for f in findings:
         lines.append(f"{f.path}:{f.line}:{f.column}: {f.level} {f.code}: {f.message}")
         if f.hint:
-            lines.append(f"    hint: {f.hint}")
+            # Continuation lines are indented too, so every line not starting with a path belongs to a hint.
+            lines.append("    hint: " + f.hint.replace("\n", "\n          "))
     return "\n".join(lines)
 
 

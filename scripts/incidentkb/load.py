@@ -38,6 +38,9 @@ class Layout:
         return {"incident": self.incidents, "runbook": self.runbooks, "problem": self.problems}
 
 
+# Endings of text files that look like records saved under the wrong name.
+TEXT_SUFFIXES = {"", ".markdown", ".mdown", ".mkd", ".mkdn", ".txt", ".text", ".yml", ".yaml"}
+
 # Files in record folders that are not records.
 IGNORED_NAMES = {"README.md", "index.md", ".gitkeep", ".DS_Store"}
 
@@ -178,8 +181,11 @@ def _load(root: Path, layout: Layout, pure_yaml: bool) -> tuple[KnowledgeBase, l
             rel = relative(root, path)
             files_read += 1
             if path.suffix != ".md":
-                findings.append(Finding(rel, 0, 0, WARNING, "not-markdown", f"ignored: {kind} records are .md files",
-                                        f"Rename it to {path.name}.md if it is a record, or move it out of {folder}/."))
+                # A record saved as .markdown or .txt would silently vanish from the site: that is an error.
+                # Other files (images, attachments) are left alone.
+                if path.suffix.lower() in TEXT_SUFFIXES:
+                    findings.append(Finding(rel, 0, 0, ERROR, "not-markdown", f"{kind} records must end in .md",
+                                            f"Rename it to {path.stem}.md (git mv), or move it out of {folder}/."))
                 continue
             record, record_findings = load_record(path, rel, kind, policy, pure_yaml)
             findings += record_findings

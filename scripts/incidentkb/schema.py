@@ -157,7 +157,11 @@ class Choice(FieldType):
         return "one of " + ", ".join(self.values) if self.values else f"a {self.source}"
 
     def allowed(self, choices: dict) -> tuple[str, ...]:
-        return tuple(choices.get(self.source, self.values)) if self.source else self.values
+        if not self.source:
+            return self.values
+        # Only text values: a policy entry without a valid id (`severities: [{}]`) gives None here, which
+        # made the ", ".join of the listing raise a TypeError for every incident.
+        return tuple(value for value in choices.get(self.source, self.values) if isinstance(value, str))
 
     def convert(self, value, ctx, where):
         allowed = self.allowed(ctx.choices)
@@ -333,6 +337,9 @@ class ListOf(FieldType):
             converted = self.item.convert(item, ctx, where + (index,))
             if converted is INVALID:
                 continue
+            if isinstance(self.item, Object) and not self.item.complete(converted):
+                # Already reported; dropping the item lets every consumer rely on its required fields.
+                continue
             if self.unique and isinstance(converted, str):
                 if converted in seen:
                     ctx.report(where + (index,), "duplicate-item", f"{converted!r} is listed twice", "Remove one of them.",
@@ -405,6 +412,10 @@ class Object(FieldType):
             elif out[spec.name] is None:
                 out[spec.name] = spec.missing_value()
         return out
+
+    def complete(self, converted: dict) -> bool:
+        """Whether every required field survived validation."""
+        return all(converted.get(f.name) is not None for f in self.fields if f.required)
 
     def unknown_key(self, key, ctx, where):
         suggestion = did_you_mean(str(key), list(self.by_name), cutoff=70)

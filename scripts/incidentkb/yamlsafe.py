@@ -124,7 +124,8 @@ def _construct_marked_mapping(loader, node):
     data.marks = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, (list, dict)):
+        # A set (`? !!set {a}`) is unhashable too: as a key it used to escape as a TypeError.
+        if isinstance(key, (list, dict, set)):
             line, column = loader.position(key_node)
             raise YAMLProblem(
                 "yaml-syntax",
@@ -225,6 +226,7 @@ def _make_loader(base):
 
         @property
         def file_position(self) -> _Positions:
+            # Built on first use: parse() sets line_offset after the loader is created.
             if getattr(self, "_positions", None) is None or self._positions.line_offset != self.line_offset:
                 self._positions = _Positions(self.stream_text, self.line_offset)
             return self._positions
@@ -311,6 +313,27 @@ def _name_the_character(problem: str, text: str, mark) -> str:
     return problem
 
 
+def _reader_problem(error, text: str, line_offset: int) -> YAMLProblem:
+    """A character YAML does not accept at all (ESC from terminal colours, other control characters).
+
+    This used to escape as a raw ReaderError from the pure-Python loader. Its position is a character
+    index there but a UTF-8 byte offset with libyaml, so look for the character itself: the reader
+    stops at the first one, hence its first occurrence is the one reported.
+    """
+    index = max(text.find(chr(error.character)), 0) if isinstance(error.character, int) else 0
+    line = text.count("\n", 0, index) + 1 + line_offset
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    name = f"U+{error.character:04X}" if isinstance(error.character, int) else repr(error.character)
+    return YAMLProblem(
+        "yaml-syntax",
+        f"invalid YAML: the character {name} is not allowed (a control character or non-character)",
+        "Delete the invisible character; it usually comes from text copied out of a terminal (colour codes) "
+        "or a PDF. An editor that shows control characters helps find it.",
+        line,
+        column,
+    )
+
+
 @dataclass
 class ParsedYAML:
     data: object
@@ -322,13 +345,19 @@ def parse(text: str, line_offset: int = 0, pure: bool = False) -> ParsedYAML:
 
     Raises YAMLProblem with a file position for anything that cannot be used.
     """
-    loader = (PureLoader if pure else FastLoader)(text)
+    try:
+        # The pure-Python reader rejects control characters already here, libyaml while parsing.
+        loader = (PureLoader if pure else FastLoader)(text)
+    except yaml.reader.ReaderError as error:
+        raise _reader_problem(error, text, line_offset) from None
     loader.line_offset = line_offset
     try:
         data = loader.get_single_data()
         return ParsedYAML(data, loader.duplicates)
     except YAMLProblem:
         raise
+    except yaml.reader.ReaderError as error:
+        raise _reader_problem(error, text, line_offset) from None
     except yaml.MarkedYAMLError as error:
         problem = " ".join(str(part) for part in (error.context, error.problem) if part)
         problem = _name_the_character(problem, text, error.problem_mark)

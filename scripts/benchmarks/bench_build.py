@@ -1,0 +1,94 @@
+"""Benchmark: our site build against a plain mkdocs-material build of the same Markdown bodies.
+
+    .venv/bin/python scripts/benchmarks/bench_build.py [--sizes 1000 10000]
+
+For each size, in the same run:
+- ours:  `mkdocs build` of a synthetic knowledge base with the incidentkb plugin
+         (load + check + every generated page + search index);
+- plain: `mkdocs build` of a docs/ folder holding the same incident bodies as
+         plain pages, Material theme, the same plugins minus ours, a one-page nav.
+It prints wall times, their ratio (bar: ≤ 1.5), t(10k)/t(1k) for ours (bar: ≤ 12)
+and built bytes per incident page (bar: ours ≤ 1.3 × plain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_check import CACHE, knowledge_base  # noqa: E402
+
+THEME = """theme:
+  name: material
+  features: [navigation.indexes]
+markdown_extensions: [admonition, attr_list, tables, {toc: {permalink: true}}]
+"""
+
+
+def ours_project(n: int) -> Path:
+    root = knowledge_base(n)
+    (root / "docs").mkdir(exist_ok=True)
+    (root / "docs" / "index.md").write_text("# Knowledge base\n\n<!-- kb:recent-incidents -->\n", encoding="utf-8")
+    (root / "mkdocs.yml").write_text(
+        f"site_name: ours\n{THEME}plugins: [search, {{incidentkb: {{today: '2026-11-28'}}}}]\n"
+        "nav: [index.md, incidents/index.md, runbooks/index.md, services/index.md]\n", encoding="utf-8")
+    return root
+
+
+def plain_project(n: int) -> Path:
+    """The same incident bodies as plain Markdown pages at the same paths."""
+    root = CACHE / f"plain-{n}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        source = knowledge_base(n)
+        for path in sorted((source / "incidents").rglob("*.md")):
+            text = path.read_text(encoding="utf-8")
+            body = text[text.index("\n---", 4) + 4:]
+            target = root / "docs" / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(body, encoding="utf-8")
+        (root / "docs" / "index.md").write_text("# Knowledge base\n", encoding="utf-8")
+        (root / "mkdocs.yml").write_text(f"site_name: plain\n{THEME}plugins: [search]\nnav: [index.md]\n", encoding="utf-8")
+        (root / ".complete").write_text("ok")
+    return root
+
+
+def build(project: Path) -> float:
+    site = project / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--strict"], cwd=project, check=True)
+    return time.perf_counter() - start
+
+
+def incident_page_bytes(project: Path) -> float:
+    pages = list((project / "site" / "incidents").glob("*/INC-*/index.html"))
+    return sum(p.stat().st_size for p in pages) / max(1, len(pages))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    args = parser.parse_args()
+    ours_times = {}
+    print(f"{'incidents':>10} {'plain':>9} {'ours':>9} {'ours/plain':>11} {'bytes/page plain':>17} {'ours':>9} {'ratio':>6}")
+    for n in args.sizes:
+        plain, ours = plain_project(n), ours_project(n)
+        t_plain = build(plain)
+        t_ours = build(ours)
+        ours_times[n] = t_ours
+        b_plain, b_ours = incident_page_bytes(plain), incident_page_bytes(ours)
+        print(f"{n:>10,} {t_plain:>8.1f}s {t_ours:>8.1f}s {t_ours / t_plain:>11.2f} {b_plain:>17,.0f} {b_ours:>9,.0f} "
+              f"{b_ours / b_plain:>6.2f}")
+    if len(args.sizes) >= 2:
+        small, large = min(args.sizes), max(args.sizes)
+        print(f"ours({large:,}) / ours({small:,}) = {ours_times[large] / ours_times[small]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The MkDocs plugin: event wiring only. The work is done by load, check and render.
+
+- on_config: find the knowledge base, add our stylesheet.
+- on_files:  load + check (findings go to the MkDocs log, so --strict fails on them),
+             render every generated page as an in-memory file; nothing is written
+             into docs/, incidents/ or runbooks/ (mkdocs serve would rebuild forever).
+- on_page_markdown: fill <!-- kb:... --> markers in hand-written pages.
+- on_serve:  also watch the records, the catalog and the policy file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+from .render import RAW_BLOCK
+from .site import SiteBuild, build_site
+
+_STASH_MARK = re.compile(r"<!--kb-stash-(\d+)-->")
+_PROTECTED = re.compile(r"(<(pre|script|style|textarea)\b.*?</\2>)", re.DOTALL | re.IGNORECASE)
+_INDENT = re.compile(r"[ \t]*\n\s*")
+
+
+def collapse_whitespace(html: str) -> str:
+    """Turn each newline and the indentation around it into one newline, outside pre/script/style/textarea.
+
+    HTML treats any run of whitespace there as one space, so pages look the same and
+    are about a fifth smaller: Material's templates are deeply indented, and at
+    10,000 pages that indentation was megabytes (measured).
+    """
+    parts = _PROTECTED.split(html)
+    # split() with two groups yields [text, block, tag name, text, block, tag name, ...]
+    out = []
+    for index, part in enumerate(parts):
+        kind = index % 3
+        if kind == 0:
+            out.append(_INDENT.sub("\n", part))
+        elif kind == 1:
+            out.append(part)
+    return "".join(out)
+
+log = get_plugin_logger(__name__)
+
+STYLESHEET = "assets/incidentkb/incidentkb.css"
+
+
+class IncidentKBConfig(Config):
+    root = c.Optional(c.Dir(exists=True))
+    """Knowledge-base folder holding incidents/, runbooks/, catalog.yml and policy.yml (default: next to mkdocs.yml)."""
+    today = c.Optional(c.Type(str))
+    """Date (YYYY-MM-DD) that overdue flags are judged against; default: the day of the build."""
+    default_nav = c.Type(bool, default=True)
+    """When mkdocs.yml has no `nav`, build a small one (individual records are never in it)."""
+
+
+class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
+    supports_multiple_instances = False
+
+    def __init__(self):
+        self.site: SiteBuild | None = None
+        self._stash: dict[str, list[str]] = {}
+        self.search = None  # a search.SearchIndexer during a build, fed page by page
+
+    def _root(self, config) -> Path:
+        if self.config.root:
+            return Path(self.config.root)
+        return Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
+
+    def _today(self) -> date:
+        if not self.config.today:
+            return date.today()
+        try:
+            return date.fromisoformat(self.config.today)
+        except ValueError:
+            raise PluginError(f"incidentkb: today: expected a date YYYY-MM-DD, got {self.config.today!r}") from None
+
+    def on_config(self, config):
+        if STYLESHEET not in config.extra_css:
+            config.extra_css.append(STYLESHEET)
+        return config
+
+    def on_files(self, files: Files, *, config) -> Files:
+        root = self._root(config)
+        self.site = build_site(root, today=self._today(), directory_urls=config.use_directory_urls)
+        for finding in self.site.findings:
+            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            text = f"{where}: {finding.code}: {finding.message}"
+            (log.error if finding.is_error else log.warning)(text)
+        if self.site.fatal:
+            raise PluginError("incidentkb: " + self.site.fatal)
+        docs_dir = Path(config.docs_dir)
+        for page in self.site.pages:
+            if files.get_file_from_path(page.path) is not None:
+                log.info(f"{page.path}: a hand-written page replaces the generated one")
+                continue
+            # NOT_IN_NAV: thousands of generated pages must not be listed as "missing from nav";
+            # the index pages can still be named in a hand-written nav.
+            file = File.generated(config, page.path, content=page.markdown, inclusion=InclusionLevel.NOT_IN_NAV)
+            # The edit button of a record page opens its real source file, wherever docs_dir is.
+            file.edit_uri = os.path.relpath(root / page.source, docs_dir).replace(os.sep, "/") if page.source else None
+            files.append(file)
+        for path, content in self.site.assets.items():
+            files.append(File.generated(config, path, content=content))
+        if config.nav is None and self.config.default_nav:
+            config.nav = self.site.default_nav([f.src_uri for f in files.documentation_pages() if f.generated_by is None])
+        return files
+
+    def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
+        if self.site is None:
+            return markdown
+        if page.file.generated_by is None:
+            markdown = self.site.fill_snippets(markdown, page.file.src_uri)
+        # Keep generated HTML away from Python-Markdown (see render.RAW_START); restored in on_page_content.
+        stash: list[str] = []
+
+        def hide(match) -> str:
+            stash.append(match.group(1))
+            return f"<!--kb-stash-{len(stash) - 1}-->"
+
+        markdown = RAW_BLOCK.sub(hide, markdown)
+        self._stash[page.file.src_uri] = stash
+        return markdown
+
+    def on_page_content(self, html: str, *, page, config, files) -> str:
+        stash = self._stash.pop(page.file.src_uri, None)
+        if stash:
+            html = _STASH_MARK.sub(lambda m: stash[int(m.group(1))], html)
+        return html
+
+    def on_post_page(self, output: str, *, page, config) -> str:
+        output = collapse_whitespace(output)
+        if self.search is not None:
+            self.search.add_page(output, page)
+        return output
+
+    def on_post_build(self, *, config) -> None:
+        if self.search is not None:
+            self.search.finish(Path(config.site_dir))
+
+    def on_serve(self, server, *, config, builder):
+        root = self._root(config)
+        for path in self.site.watched_paths(root) if self.site else ():
+            server.watch(str(path))
+        return server
