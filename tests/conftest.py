@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
+import threading
 import shutil
 import textwrap
 from dataclasses import dataclass
@@ -114,3 +117,120 @@ def minimal_incident(incident_id: str = "INC-2025-001", **replace: str | None) -
         else:
             lines[index] = f"{key}: {value}"
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ built sites and the browser
+
+TODAY = "2026-11-28"  # the sample's overdue flags and review banners are judged against this day
+
+HOSTILE_INCIDENT = """\
+---
+id: INC-2026-099
+title: "<script>alert('title')</script> Checkout <img src=x onerror=alert(1)> [click](javascript:alert(2))"
+status: resolved
+severity: SEV4
+services: [checkout]
+started_at: 2026-11-01T10:00:00+01:00
+resolved_at: 2026-11-01T11:00:00+01:00
+summary: "Summary with <iframe src=javascript:alert(3)></iframe> and <b onmouseover=alert(4)>bold</b> & ampersand."
+trigger: "<script>alert('trigger')</script>"
+detection:
+  method: staff
+  source: "\\"><svg onload=alert(5)>"
+roles:
+  commander: "<script>alert('commander')</script>"
+timeline:
+  - at: 2026-11-01T10:00:00+01:00
+    event: "[open me](javascript:alert(6)) <script>alert('timeline')</script>"
+action_items:
+  - id: AI-1
+    title: "<img src=x onerror=alert(7)>"
+    owner: team-checkout
+    due: 2026-12-01
+visibility: internal
+---
+
+## What happened
+
+A test record whose fields hold markup; it must render as text.
+"""
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve_directory(directory: Path):
+    """Serve a folder over HTTP on a free localhost port, in a thread. Returns (base_url, server)."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/", server
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory):
+    """The sample knowledge base plus one hostile incident, built once with `kb build`: (root, site_dir)."""
+    from datetime import date
+
+    from incidentkb.publish import build
+
+    root = tmp_path_factory.mktemp("sample-site")
+    ignore = shutil.ignore_patterns(".git", ".venv", "site", "tests", "scripts", "*.egg-info", "__pycache__",
+                                    ".pytest_cache", ".hypothesis", ".cache")
+    shutil.copytree(REPO, root, ignore=ignore, dirs_exist_ok=True)
+    (root / "incidents/2026/INC-2026-099-hostile-markup.md").write_text(HOSTILE_INCIDENT, encoding="utf-8")
+    site = build(root, today=date.fromisoformat(TODAY))
+    return root, site
+
+
+@pytest.fixture(scope="session")
+def sample_url(sample_site):
+    url, server = serve_directory(sample_site[1])
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail("CI=true but /usr/bin/chromium is missing: .ci/run should have installed it")
+        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser page that blocks and records every request leaving localhost."""
+    width, height = getattr(request, "param", (1280, 900))
+    context = browser.new_context(viewport={"width": width, "height": height})
+    outside: list[str] = []
+
+    def route(route_):
+        url = route_.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+            route_.continue_()
+        else:
+            outside.append(url)
+            route_.abort()
+
+    context.route("**/*", route)
+    tab = context.new_page()
+    tab.outside_requests = outside
+    dialogs: list[str] = []
+    tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    tab.dialogs = dialogs
+    yield tab
+    context.close()

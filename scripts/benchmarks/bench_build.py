@@ -25,6 +25,7 @@ from bench_check import CACHE, knowledge_base  # noqa: E402
 
 THEME = """theme:
   name: material
+  font: false
   features: [navigation.indexes]
 markdown_extensions: [admonition, attr_list, tables, {toc: {permalink: true}}]
 """

@@ -228,6 +228,83 @@ def schema(root, out, docs):
         click.echo(f"{out}/{kind}.schema.json")
 
 
+def _run_checks(root: Path, today: date) -> bool:
+    """`kb check` before a build: print the findings; True when there are no errors."""
+    kb, findings = load(root)
+    findings = sort_findings(findings + check_knowledge_base(kb))
+    if findings:
+        click.echo(FORMATTERS["text"](findings), err=True)
+    click.echo(summary_line(findings, kb.files_read), err=True)
+    return not any(f.is_error for f in findings)
+
+
+@cli.command()
+@root_option
+@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to put the site (default: site/ in the knowledge base).")
+@click.option("--today", metavar="YYYY-MM-DD", help="Date to judge deadlines and overdue items against.")
+def build(root, site_dir, today):
+    """Check everything, then build the site strictly (warnings fail it).
+
+    The site is built in a temporary folder and replaces the previous one only
+    when the build succeeded: a failed build leaves the last good site in place.
+    Works without mkdocs.yml, with a default configuration.
+    """
+    from .publish import PublishError
+    from .publish import build as build_site_dir
+
+    root = _require_root(root)
+    day = parse_today(today)
+    if not _run_checks(root, day):
+        click.echo("Not built: fix the errors above first.", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    try:
+        target = build_site_dir(root, site_dir, strict=True, today=day if today else None)
+    except PublishError as error:
+        click.echo(f"kb build: {error}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(f"Site built in {target}", err=True)
+
+
+@cli.command()
+@root_option
+@click.option("--dev-addr", metavar="HOST:PORT", help="Address to serve on (default: 127.0.0.1:8000).")
+@click.option("--offline", "archive", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Serve a built site archive (site.zip) instead, e.g. on a laptop without network.")
+def serve(root, dev_addr, archive):
+    """Preview the site with live reload (records, catalog and policy are watched too)."""
+    from .publish import serve as serve_site
+
+    if archive is not None:
+        from .offline import serve_archive
+
+        host, _, port = (dev_addr or "127.0.0.1:8000").rpartition(":")
+        if not port.isdigit():
+            raise UsageProblem(f"--dev-addr {dev_addr!r}: expected HOST:PORT such as 127.0.0.1:8000")
+        serve_archive(archive, host or "127.0.0.1", int(port))
+        return
+    sys.exit(serve_site(_require_root(root), dev_addr))
+
+
+@cli.command()
+@root_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the Markdown tree into (empty, or made by an earlier generate).")
+@click.option("--today", metavar="YYYY-MM-DD", help="Date to judge deadlines and overdue items against.")
+@click.option("--no-directory-urls", is_flag=True, help="Links for builders run with use_directory_urls: false.")
+def generate(root, out, today, no_directory_urls):
+    """Write every page (hand-written and generated) as plain Markdown, for builders without our plugin."""
+    from .publish import PublishError
+    from .publish import generate as generate_tree
+
+    root = _require_root(root)
+    try:
+        count = generate_tree(root, out, parse_today(today), directory_urls=not no_directory_urls)
+    except PublishError as error:
+        raise UsageProblem(str(error)) from None
+    click.echo(f"{count} files written to {out}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="kb", standalone_mode=False)

@@ -75,14 +75,20 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         return Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
 
     def _today(self) -> date:
-        if not self.config.today:
+        # `kb build --today` passes KB_TODAY; the option in mkdocs.yml wins over it.
+        value = self.config.today or os.environ.get("KB_TODAY")
+        if not value:
             return date.today()
         try:
-            return date.fromisoformat(self.config.today)
+            return date.fromisoformat(value)
         except ValueError:
-            raise PluginError(f"incidentkb: today: expected a date YYYY-MM-DD, got {self.config.today!r}") from None
+            raise PluginError(f"incidentkb: today: expected a date YYYY-MM-DD, got {value!r}") from None
 
     def on_config(self, config):
+        if config.theme.name == "material" and config.theme.get("font") is not False:
+            # Material's default font comes from Google at run time: responders read this site during outages.
+            log.warning("theme.font loads fonts from fonts.googleapis.com when a page opens; set `font: false` "
+                        "under `theme:` in mkdocs.yml so the site needs no outside network")
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
         return config

@@ -1,0 +1,139 @@
+"""Real builds of small and sample knowledge bases: pages, links, determinism, `kb generate`, `kb build`."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TODAY, minimal_incident, run_kb
+
+from incidentkb.render import demote_headings, fmt_duration, md_text
+from incidentkb.urls import relative_url
+
+pytestmark = pytest.mark.slow
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_build_writes_nothing_into_the_sources(sample_site):
+    root, site = sample_site
+    for folder in ("docs", "incidents", "runbooks", "problems"):
+        assert not any(p.name.startswith(".") or p.suffix in (".html", ".json") for p in (root / folder).rglob("*")), folder
+    assert (site / "index.html").is_file()
+
+
+def test_every_record_has_a_page(sample_site):
+    root, site = sample_site
+    for record in list((root / "incidents").rglob("*.md")) + list((root / "runbooks").rglob("*.md")):
+        rel = record.relative_to(root).with_suffix("")
+        assert (site / rel / "index.html").is_file(), rel
+    for page in ("incidents/2025/index.html", "incidents/severity/sev1/index.html", "tags/index.html",
+                 "action-items/index.html", "services/checkout/index.html", "vendors/kestrelpay/index.html",
+                 "runbooks/index.html", "reference/fields/index.html", "problems/index.html"):
+        assert (site / page).is_file(), page
+
+
+def test_related_incidents_link_both_ways(sample_site):
+    root, site = sample_site
+    # INC-2025-014 lists INC-2024-004 as related; INC-2024-004's page must link back.
+    page = next((site / "incidents/2024").glob("INC-2024-004-*/index.html")).read_text()
+    assert "INC-2025-014:" in page
+
+
+def test_runbook_review_banner_and_overdue_actions(sample_site):
+    _, site = sample_site
+    overdue_runbook = next(site.glob("runbooks/*/carrier-api-timeouts/index.html")).read_text()
+    assert "Review overdue" in overdue_runbook
+    assert "kb-overdue" in (site / "action-items/index.html").read_text()
+
+
+def test_two_builds_are_byte_identical(sample_site, tmp_path):
+    from datetime import date
+
+    from incidentkb.publish import build
+
+    root, site = sample_site
+    second = build(root, site_dir=tmp_path / "again", today=date.fromisoformat(TODAY))
+    first_files, second_files = snapshot(site), snapshot(second)
+    assert first_files.keys() == second_files.keys()
+    differing = sorted(path for path in first_files if first_files[path] != second_files[path])
+    assert differing == []
+
+
+def test_generated_tree_builds_with_plain_mkdocs(sample_site, tmp_path):
+    root, _ = sample_site
+    out = tmp_path / "tree"
+    result = run_kb("generate", "--root", root, "--out", out, "--today", TODAY)
+    assert result.code == 0, result.err
+    assert (out / "incidents/2025").is_dir() and (out / "index.md").is_file()
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(f"site_name: plain\ndocs_dir: {out}\nsite_dir: {tmp_path / 'plain-site'}\n"
+                      "theme: {name: material, font: false}\nextra_css: [assets/incidentkb/incidentkb.css]\n"
+                      "markdown_extensions: [admonition, attr_list, tables, toc]\n")
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config)],
+                           capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin"})
+    assert build.returncode == 0, build.stderr
+    page = next((tmp_path / "plain-site/incidents/2025").glob("INC-2025-014-*/index.html")).read_text()
+    assert "kb-panel" in page and "<!--kb-raw-->" not in page
+    # Running generate again replaces its own output; a foreign non-empty folder is refused.
+    assert run_kb("generate", "--root", root, "--out", out).code == 0
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.md").write_text("mine")
+    refused = run_kb("generate", "--root", root, "--out", foreign)
+    assert refused.code == 2 and "not made by `kb generate`" in refused.err
+    assert (foreign / "notes.md").read_text() == "mine"
+
+
+def test_failed_build_keeps_the_last_good_site(kb_root):
+    root = kb_root({"incidents/2025/INC-2025-001-checkout-errors.md": minimal_incident()})
+    assert run_kb("build", "--root", root).code == 0
+    before = snapshot(root / "site")
+    (root / "incidents/2025/INC-2025-002-broken.md").write_text(minimal_incident("INC-2025-002", severity="SEV9"))
+    result = run_kb("build", "--root", root)
+    assert result.code == 1 and "Not built" in result.err
+    assert snapshot(root / "site") == before
+    assert not [p for p in root.iterdir() if p.name.startswith(".site")]
+
+
+def test_folder_with_only_incidents_builds_with_defaults(kb_root):
+    root = kb_root({"incidents/2025/INC-2025-001-checkout-errors.md": minimal_incident()})
+    assert run_kb("build", "--root", root).code == 0
+    assert (root / "site/incidents/2025/INC-2025-001-checkout-errors/index.html").is_file()
+    assert sorted(p.name for p in root.iterdir()) == ["incidents", "site"]
+
+
+@pytest.mark.parametrize("source, target, directory_urls, expected", [
+    ("incidents/2025/INC-1-x.md", "runbooks/checkout/a.md", True, "../../../runbooks/checkout/a/"),
+    ("index.md", "incidents/index.md", True, "incidents/"),
+    ("incidents/index.md", "index.md", True, "../"),
+    ("incidents/2025/index.md", "incidents/2025/INC-1-x.md", True, "INC-1-x/"),
+    ("services/checkout.md", "services/checkout.md", True, "./"),
+    ("tags/x.md", "tags.md", True, "../"),
+    ("incidents/2025/INC-1-x.md", "runbooks/checkout/a.md", False, "../../runbooks/checkout/a.html"),
+    ("incidents/index.md", "index.md", False, "../index.html"),
+])
+def test_relative_urls(source, target, directory_urls, expected):
+    assert relative_url(source, target, directory_urls) == expected
+
+
+def test_markdown_escaping_neutralises_syntax_and_html():
+    assert str(md_text("[x](javascript:alert(1)) <b>")) == "\\[x\\]\\(javascript\\:alert\\(1\\)\\) &lt;b&gt;"
+
+
+def test_demote_headings_skips_code_fences():
+    body = "## A\n```\n## not a heading\n```\n###### deep\n"
+    assert demote_headings(body) == "### A\n```\n## not a heading\n```\n###### deep\n"
+
+
+@pytest.mark.parametrize("minutes, text", [(0, "0 min"), (59, "59 min"), (61, "1 h 1 min"), (1500, "1 d 1 h"), (-5, "−5 min")])
+def test_durations_read_well(minutes, text):
+    from datetime import timedelta
+
+    assert fmt_duration(timedelta(minutes=minutes)) == text
