@@ -29,6 +29,7 @@ from __future__ import annotations
 import codecs
 import collections
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,9 @@ from incidentkb.check import check_knowledge_base
 from incidentkb.findings import sort_findings
 from incidentkb.load import load
 from incidentkb.yamlsafe import HAVE_LIBYAML
+
+# The corpus is about broken files, not deadlines: judge it on a day when the valid parts comply.
+CORPUS_TODAY = "2025-04-01"
 
 BADINPUT = Path(__file__).resolve().parent / "badinput"
 CASES = sorted(p.name for p in BADINPUT.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
@@ -171,7 +175,7 @@ def test_kb_check_reports_the_case(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
     plain_exit = 0 if expected.get("strict") else expected["exit"]
-    result = run_kb("check", "--root", root, "--format", "json")
+    result = run_kb("check", "--root", root, "--today", CORPUS_TODAY, "--format", "json")
     assert "Traceback" not in result.out + result.err
     assert result.code == plain_exit, result.out + result.err
     actual = _json(result)
@@ -182,12 +186,12 @@ def test_kb_check_reports_the_case(name, tmp_path, monkeypatch):
         if finding["line"]:
             assert 1 <= finding["line"] <= _line_count(root / finding["path"]), finding
 
-    strict = run_kb("check", "--root", root, "--format", "json", "--strict")
+    strict = run_kb("check", "--root", root, "--today", CORPUS_TODAY, "--format", "json", "--strict")
     assert "Traceback" not in strict.out + strict.err
     assert strict.code == expected["exit"]
     assert _json(strict) == actual
 
-    text = run_kb("check", "--root", root)
+    text = run_kb("check", "--root", root, "--today", CORPUS_TODAY)
     assert "Traceback" not in text.out + text.err
     assert text.code == plain_exit
     for finding in expected["findings"]:
@@ -197,7 +201,7 @@ def test_kb_check_reports_the_case(name, tmp_path, monkeypatch):
     errors = sum(f["level"] == "error" for f in actual)
     assert f"{errors} error{'s' if errors != 1 else ''}, " in text.err
 
-    github = run_kb("check", "--root", root, "--format", "github")
+    github = run_kb("check", "--root", root, "--today", CORPUS_TODAY, "--format", "github")
     assert "Traceback" not in github.out + github.err
     assert github.code == plain_exit
     assert len([line for line in github.out.splitlines() if line.startswith("::")]) == len(actual)
@@ -211,7 +215,7 @@ def test_kb_check_reports_the_case(name, tmp_path, monkeypatch):
 
 def _findings(root: Path, pure_yaml: bool) -> set[tuple]:
     kb, findings = load(root, pure_yaml=pure_yaml)
-    return {(f.path, f.line, f.code) for f in sort_findings(findings + check_knowledge_base(kb))}
+    return {(f.path, f.line, f.code) for f in sort_findings(findings + check_knowledge_base(kb, today=date.fromisoformat(CORPUS_TODAY)))}
 
 
 @pytest.mark.parametrize("name", _cases(ALL_FOLDERS))
@@ -239,7 +243,7 @@ def test_file_over_the_default_size_limit(kb_root):
     data = head + b"\n## Log\n\n" + b"x" * (DEFAULT_MAX_FILE_BYTES - len(head) - 9) + b"\n"
     assert len(data) == DEFAULT_MAX_FILE_BYTES + 1
     root = kb_root({"incidents/2025/INC-2025-014-checkout-latency.md": data})
-    result = run_kb("check", "--root", root, "--format", "json")
+    result = run_kb("check", "--root", root, "--today", CORPUS_TODAY, "--format", "json")
     assert result.code == 1 and "Traceback" not in result.out + result.err
     [finding] = result.json
     assert (finding["line"], finding["code"], finding["level"]) == (0, "file-too-large", "error")
@@ -253,5 +257,5 @@ def test_file_at_the_default_size_limit_is_read(kb_root):
     data = head + b"\n## Log\n\n" + b"x" * (DEFAULT_MAX_FILE_BYTES - len(head) - 10) + b"\n"
     assert len(data) == DEFAULT_MAX_FILE_BYTES
     root = kb_root({"incidents/2025/INC-2025-014-checkout-latency.md": data})
-    result = run_kb("check", "--root", root, "--format", "json")
+    result = run_kb("check", "--root", root, "--today", CORPUS_TODAY, "--format", "json")
     assert (result.code, _json(result)) == (0, [])

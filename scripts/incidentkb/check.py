@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from pathlib import PurePosixPath
 
+from .compliance import compliance_findings, evaluate
 from .findings import ERROR, WARNING, Finding
-from .model import (
-    OPEN_ACTION_STATUSES, RUNBOOK_SECTIONS, Incident, KnowledgeBase, Record, Runbook,
-)
+from .model import RUNBOOK_SECTIONS, Incident, KnowledgeBase, Record, Runbook
+from .policy import check_policy
 from .schema import did_you_mean, path_text
 from .yamlsafe import position_of
 
@@ -85,13 +86,7 @@ def check_action_items(incident: Incident) -> list[Finding]:
                                f"action item id {item['id']!r} is already used by action_items[{seen[item['id']]}]",
                                "Give each action item of an incident its own id (AI-1, AI-2, ...)."))
         seen.setdefault(item["id"], index)
-        if item["status"] in OPEN_ACTION_STATUSES:
-            if not item["owner"]:
-                out.append(finding(incident, where, WARNING, "action-item-owner", f"open action item {item['id']!r} has no owner",
-                                   "Add owner: the team or person accountable for it."))
-            if not item["due"]:
-                out.append(finding(incident, where, WARNING, "action-item-due", f"open action item {item['id']!r} has no due date",
-                                   "Add due: YYYY-MM-DD."))
+    # Owners, due dates and overdue items are policy rules: see compliance.py.
     return out
 
 
@@ -212,9 +207,23 @@ def _as_warning(f: Finding) -> Finding:
     return Finding(f.path, f.line, f.column, WARNING, f.code, f.message, f.hint)
 
 
+def check_clock_references(kb: KnowledgeBase) -> list[Finding]:
+    clocks = {c["id"] for c in kb.policy.section("regulatory_clocks", [])}
+    out = []
+    for incident in kb.incidents:
+        for index, notification in enumerate((incident.security or {}).get("notifications") or []):
+            if notification["clock"] not in clocks:
+                suggestion = did_you_mean(notification["clock"], sorted(clocks))
+                out.append(finding(incident, ("security", "notifications", index, "clock"), ERROR, "unknown-clock",
+                                   f"{notification['clock']!r} is not a regulatory clock of the policy file",
+                                   (f"Did you mean {suggestion!r}? " if suggestion else "")
+                                   + "Clocks: " + (", ".join(sorted(clocks)) or "none defined") + "."))
+    return out
+
+
 def check_knowledge_base(kb: KnowledgeBase, incidents_dir: str = "incidents", runbooks_dir: str = "runbooks",
-                         catalog_rel: str = "catalog.yml") -> list[Finding]:
-    """Every cross-field and cross-record check over a loaded knowledge base."""
+                         catalog_rel: str = "catalog.yml", today: date | None = None) -> list[Finding]:
+    """Every cross-field, cross-record and policy check over a loaded knowledge base."""
     out: list[Finding] = []
     for incident in kb.incidents:
         out += check_incident(incident, incidents_dir)
@@ -227,4 +236,7 @@ def check_knowledge_base(kb: KnowledgeBase, incidents_dir: str = "incidents", ru
         ("service or vendor", sorted(kb.services + kb.vendors, key=lambda r: r.entry_line)),
     ])
     out += check_references(kb, catalog_rel)
+    out += check_clock_references(kb)
+    out += check_policy(kb.policy, kb.severities_in_use)
+    out += compliance_findings(evaluate(kb, today or date.today()))
     return out

@@ -68,9 +68,9 @@ def check(root: Path, output_format: str, strict: bool, today: str | None):
     (errors, or warnings with --strict), 2 on a usage error.
     """
     root = _require_root(root)
-    parse_today(today)
+    day = parse_today(today)
     kb, findings = load(root)
-    findings = sort_findings(findings + check_knowledge_base(kb))
+    findings = sort_findings(findings + check_knowledge_base(kb, today=day))
     if findings or output_format == "json":
         click.echo(FORMATTERS[output_format](findings))
     if output_format == "text":
@@ -231,7 +231,7 @@ def schema(root, out, docs):
 def _run_checks(root: Path, today: date) -> bool:
     """`kb check` before a build: print the findings; True when there are no errors."""
     kb, findings = load(root)
-    findings = sort_findings(findings + check_knowledge_base(kb))
+    findings = sort_findings(findings + check_knowledge_base(kb, today=today))
     if findings:
         click.echo(FORMATTERS["text"](findings), err=True)
     click.echo(summary_line(findings, kb.files_read), err=True)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 UNITS = {
+    "min": "minutes", "minute": "minutes", "minutes": "minutes",
     "h": "hours", "hour": "hours", "hours": "hours",
     "d": "days", "day": "days", "days": "days",
     "bd": "business_days", "business day": "business_days", "business days": "business_days",
@@ -21,7 +22,7 @@ UNITS = {
 
 _PATTERN = re.compile(r"^\s*(\d+)\s*([a-z]+(?: [a-z]+)?)\s*$")
 
-DURATION_SYNTAX = "a number and a unit, e.g. 72h, 5d, 5 business days, 2w, 6mo, 1y"
+DURATION_SYNTAX = "a number and a unit, e.g. 15 minutes, 72h, 5d, 5 business days, 2w, 6mo, 1y"
 
 
 @dataclass(frozen=True, order=True)

@@ -99,9 +99,11 @@ def load_policy(root: Path, layout: Layout, pure_yaml: bool = False) -> tuple[Po
     data, findings = load_yaml_file(root, rel, Policy().max_file_bytes, pure_yaml)
     if data is None:
         return Policy(path=rel), findings
-    ctx = Context(rel, data)
+    ctx = Context(rel, data, unknown_level=ERROR)
     validated = POLICY_SCHEMA.validate(data, ctx)
-    return policy_from_data(validated, rel), findings + ctx.findings
+    policy = policy_from_data(validated, rel)
+    policy.raw = data
+    return policy, findings + ctx.findings
 
 
 def load_catalog(root: Path, layout: Layout, policy: Policy, pure_yaml: bool = False):
@@ -130,11 +132,16 @@ def load_catalog(root: Path, layout: Layout, policy: Policy, pure_yaml: bool = F
     return groups[0], groups[1], groups[2], findings
 
 
-def load_record(path: Path, rel: str, kind: str, policy: Policy, pure_yaml: bool = False) -> tuple[Record | None, list[Finding]]:
-    """Read, parse and validate one record file."""
+def load_record(path: Path, rel: str, kind: str, policy: Policy, pure_yaml: bool = False,
+                severities_seen: dict[str, list[str]] | None = None) -> tuple[Record | None, list[Finding]]:
+    """Read, parse and validate one record file. `severities_seen` collects incident severities as written."""
     source = read_record(path, rel, policy.max_file_bytes, pure_yaml)
     if isinstance(source, list):
         return None, source
+    if severities_seen is not None and kind == "incident" and isinstance(source.meta.get("severity"), str):
+        # Noted before validation: an incident whose severity the policy no longer defines fails to load,
+        # and the policy check must still name it.
+        severities_seen.setdefault(source.meta["severity"], []).append(str(source.meta.get("id") or rel))
     schema = RECORD_SCHEMAS[kind]
     ctx = Context(rel, source.meta, policy.choices())
     data = schema.validate(source.meta, ctx)
@@ -175,6 +182,7 @@ def _load(root: Path, layout: Layout, pure_yaml: bool) -> tuple[KnowledgeBase, l
     teams, services, vendors, catalog_findings = load_catalog(root, layout, policy, pure_yaml)
     findings += catalog_findings
     records: dict[str, list[Record]] = {kind: [] for kind in RECORD_CLASSES}
+    severities_seen: dict[str, list[str]] = {}
     files_read = 0
     for kind, folder in layout.record_dirs().items():
         for path in record_files(root, folder):
@@ -187,7 +195,7 @@ def _load(root: Path, layout: Layout, pure_yaml: bool) -> tuple[KnowledgeBase, l
                     findings.append(Finding(rel, 0, 0, ERROR, "not-markdown", f"{kind} records must end in .md",
                                             f"Rename it to {path.stem}.md (git mv), or move it out of {folder}/."))
                 continue
-            record, record_findings = load_record(path, rel, kind, policy, pure_yaml)
+            record, record_findings = load_record(path, rel, kind, policy, pure_yaml, severities_seen)
             findings += record_findings
             if record is not None:
                 records[kind].append(record)
@@ -201,5 +209,6 @@ def _load(root: Path, layout: Layout, pure_yaml: bool) -> tuple[KnowledgeBase, l
         vendors=vendors,
         policy=policy,
         files_read=files_read + sum(1 for rel in (layout.catalog, layout.policy) if (root / rel).is_file()),
+        severities_in_use=severities_seen,
     )
     return kb, findings

@@ -141,6 +141,17 @@ INCIDENT_SCHEMA = Schema(
             Field("owner", String(label="a name"), "Who writes and drives the post-mortem.", "Priya Raman"),
             Field("reviewed_at", Date(), "When the review meeting signed it off.", "2025-03-20"),
         ], label="the post-mortem state"), "State of the post-mortem review."),
+        Field("security", Object([
+            Field("personal_data", Boolean(), "Personal data was involved (regulatory clocks may apply).", True),
+            Field("aware_at", Timestamp(), "When we became aware that it is a security incident: the start of "
+                  "most regulatory clocks.", "2025-06-03T16:40:00+02:00"),
+            Field("notifications", ListOf(Object([
+                Field("clock", String(r"[a-z0-9]+(?:-[a-z0-9]+)*", "a clock id from the policy file", "a clock id"),
+                      "The regulatory clock this notification satisfies.", "gdpr-art33", required=True),
+                Field("at", Timestamp(), "When it was sent.", "2025-06-05T11:00:00+02:00", required=True),
+                Field("reference", Text(), "Case number or where the record of it is kept.", "BlnBDI case 2025-1187"),
+            ], label="a notification", plural="notifications")), "Notifications made to authorities and others."),
+        ], label="the security details"), "For security incidents: what the regulatory clocks need."),
         Field("visibility", Choice(VISIBILITIES), "Who may read it: public, internal, or restricted "
               "(left out of every build for a wider audience). Default set in the policy file.", "internal"),
     ),
@@ -371,6 +382,7 @@ class KnowledgeBase:
     vendors: list[CatalogEntry] = field(default_factory=list)
     policy: object = None
     files_read: int = 0
+    severities_in_use: dict[str, list[str]] = field(default_factory=dict)  # as written, loaded or not
 
     def __post_init__(self):
         self.index()

@@ -30,7 +30,8 @@ GENERATED_MARKER = ".kb-generated"
 DEFAULT_CONFIG = {
     "site_name": "Incident knowledge base",
     "theme": {"name": "material", "font": False, "features": ["navigation.indexes", "navigation.sections"]},
-    "markdown_extensions": ["admonition", "attr_list", "tables", {"toc": {"permalink": True}}],
+    "markdown_extensions": ["admonition", "attr_list", "tables", {"toc": {"permalink": True}},
+                            {"pymdownx.tasklist": {"custom_checkbox": True}}],
 }
 DEFAULT_HOME = "# Incident knowledge base\n\n## Recent incidents\n\n<!-- kb:recent-incidents -->\n"
 

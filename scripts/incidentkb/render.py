@@ -19,7 +19,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from . import urls
-from .durations import Duration
 from .fieldref import render_field_reference
 from .links import Links, build_links
 from .model import OPEN_ACTION_STATUSES, CatalogEntry, Incident, KnowledgeBase, Record, Runbook
@@ -82,25 +81,6 @@ def fmt_date(day) -> str:
     return (day.date() if isinstance(day, datetime) else day).isoformat()
 
 
-def add_duration(day: date, span: Duration) -> date:
-    """A calendar date plus a review interval (business days are counted as calendar days here)."""
-    if span.unit in ("days", "business_days"):
-        return day + timedelta(days=span.amount)
-    if span.unit == "weeks":
-        return day + timedelta(weeks=span.amount)
-    if span.unit == "hours":
-        return day + timedelta(hours=span.amount)
-    months = span.amount * (12 if span.unit == "years" else 1)
-    year, month = divmod(day.month - 1 + months, 12)
-    target_year, target_month = day.year + year, month + 1
-    for last_day in (31, 30, 29, 28):
-        try:
-            return date(target_year, target_month, min(day.day, last_day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^(#{1,6})(?=[ \t]|$)")
 
@@ -137,6 +117,7 @@ class RenderOptions:
     directory_urls: bool = True
     recent: int = 10  # incidents on the home page and the incidents overview
     similar: object = None  # a SimilarityIndex, when built
+    site_url: str = ""  # the published site's address, for links in filled-in communication templates
 
 
 class Renderer:
@@ -153,7 +134,7 @@ class Renderer:
                                keep_trailing_newline=True)
         self.env.filters.update(md=md_text, dur=fmt_duration, ts=fmt_timestamp, day=fmt_date, since=fmt_since,
                                 raw=raw_html)
-        self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today)
+        self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today, policy=kb.policy)
 
     # -------------------------------------------------------------- helpers for templates
 
@@ -233,7 +214,63 @@ class Renderer:
         return item["status"] in OPEN_ACTION_STATUSES and item["due"] is not None and item["due"] < self.options.today
 
     def review_due(self, runbook: Runbook) -> date:
-        return add_duration(runbook.last_reviewed, runbook.review_every or self.kb.policy.runbook_review_every)
+        every = runbook.review_every or self.kb.policy.runbook_review_every
+        return self.kb.policy.calendar.date_deadline(runbook.last_reviewed, every)
+
+    # ------------------------------------------------------------- policy pages
+
+    def policy_review_due(self) -> date | None:
+        data = self.kb.policy.data
+        if data.get("last_reviewed") and data.get("review_every"):
+            return self.kb.policy.calendar.date_deadline(data["last_reviewed"], data["review_every"])
+        return None
+
+    def services_of_tier(self, tier: int) -> list[str]:
+        return [s.id for s in self.kb.services if s.tier == tier]
+
+    def checklist(self, checklist_id: str) -> dict | None:
+        return next((c for c in self.kb.policy.section("checklists", []) if c["id"] == checklist_id), None)
+
+    def template_example(self) -> Incident | None:
+        wanted = self.kb.policy.section("template_example")
+        if wanted in self.kb.incident_by_id:
+            return self.kb.incident_by_id[wanted]
+        return max(self.kb.incidents, key=lambda i: (i.started_at, i.id), default=None)
+
+    def fill_template(self, body: str, incident: Incident) -> str:
+        """A communication template filled in with an incident's fields (plain text, escaped by the page)."""
+        from .communicate import fill_template
+
+        return fill_template(body, incident, self.kb, self.options.today, self.options.site_url)
+
+    @staticmethod
+    def clock_conditions(clock: dict) -> str:
+        conditions = clock["applies_when"] or {}
+        parts = []
+        if conditions.get("personal_data") is not None:
+            parts.append("personal data involved" if conditions["personal_data"] else "no personal data")
+        if conditions.get("data_exposed") is not None:
+            parts.append("data exposed" if conditions["data_exposed"] else "no data exposed")
+        if conditions.get("tags_any"):
+            parts.append("tagged " + " or ".join(conditions["tags_any"]))
+        if conditions.get("severities"):
+            parts.append("severity " + " or ".join(conditions["severities"]))
+        return "; ".join(parts) or "never (no conditions)"
+
+    def policy_pages(self) -> list[GeneratedPage]:
+        from .compliance import evaluate
+
+        pages = [GeneratedPage("policy/compliance.md", self.render(
+            "policy/compliance.md.j2", "policy/compliance.md", results=evaluate(self.kb, self.options.today)))]
+        if not self.kb.policy.path:
+            return pages
+        names = ["index", "severity", "roles", "escalation", "postmortems", "communication", "checklists"]
+        if self.kb.policy.section("regulatory_clocks"):
+            names.append("regulatory")
+        for name in names:
+            path = f"policy/{name}.md"
+            pages.append(GeneratedPage(path, self.render(f"policy/{name}.md.j2", path)))
+        return pages
 
     def severity_counts(self, incidents: list[Incident]) -> list[tuple[str, int]]:
         counts = Counter(i.severity for i in incidents)
@@ -341,4 +378,5 @@ def render_site(kb: KnowledgeBase, options: RenderOptions | None = None) -> tupl
     pages += [renderer.catalog_entry(e) for e in kb.services + kb.vendors]
     pages += [renderer.problem(p) for p in kb.problems]
     pages += renderer.index_pages()
+    pages += renderer.policy_pages()
     return pages, renderer

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from .durations import DURATION_SYNTAX, parse_duration
 from .findings import ERROR, WARNING, Finding
@@ -43,7 +43,8 @@ def did_you_mean(value: str, choices, cutoff: float = 60) -> str | None:
     for choice in choices:
         if choice.lower() == lowered:
             return choice
-    match = process.extractOne(value, choices, scorer=Levenshtein.normalized_similarity,
+    # Optimal string alignment counts a swapped pair of letters ("ruels") as one edit, like people do.
+    match = process.extractOne(value, choices, scorer=OSA.normalized_similarity,
                                processor=str.lower, score_cutoff=cutoff / 100)
     return match[0] if match else None
 
@@ -69,10 +70,13 @@ def describe_value(value: Any) -> str:
 class Context:
     """Collects the findings of one document while its fields are validated."""
 
-    def __init__(self, path: str, data, choices: dict[str, list[str]] | None = None):
+    def __init__(self, path: str, data, choices: dict[str, list[str]] | None = None, unknown_level: str = WARNING):
         self.path = path
         self.data = data
         self.choices = choices or {}
+        # Records tolerate unknown fields (a warning); the policy file does not, as a typo there silently
+        # switches a rule off.
+        self.unknown_level = unknown_level
         self.findings: list[Finding] = []
 
     def report(self, where: tuple, code: str, message: str, hint: str = "", level: str = ERROR) -> None:
@@ -373,7 +377,7 @@ class Field:
 
     def missing_value(self):
         if isinstance(self.type, ListOf):
-            return []
+            return list(self.default or [])  # a fresh list: callers may append to it
         return self.default
 
 
@@ -420,7 +424,8 @@ class Object(FieldType):
     def unknown_key(self, key, ctx, where):
         suggestion = did_you_mean(str(key), list(self.by_name), cutoff=70)
         hint = f"Did you mean {suggestion!r}?" if suggestion else "Known fields: " + ", ".join(self.by_name) + "."
-        ctx.report(where + (key,), "unknown-field", f"unknown field {path_text(where + (key,))!r}", hint, WARNING)
+        ctx.report(where + (key,), "unknown-field", f"unknown field {path_text(where + (key,))!r}", hint,
+                   ctx.unknown_level)
 
     def json_schema(self, choices):
         return {

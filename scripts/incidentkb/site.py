@@ -44,6 +44,13 @@ class SiteBuild:
         if self.kb.problems:
             nav.append({"Known problems": "problems/index.md"})
         nav.append({"Open action items": "action-items/index.md"})
+        if self.kb.policy.path:
+            nav.append({"Policy": ["policy/index.md", "policy/severity.md", "policy/roles.md", "policy/escalation.md",
+                                   "policy/postmortems.md", "policy/communication.md", "policy/checklists.md",
+                                   *(["policy/regulatory.md"] if self.kb.policy.section("regulatory_clocks") else []),
+                                   "policy/compliance.md"]})
+        else:
+            nav.append({"Compliance": "policy/compliance.md"})
         nav += [path for path in sorted(hand_written) if path != "index.md"]
         nav.append({"Field reference": "reference/fields.md"})
         return nav
@@ -55,13 +62,17 @@ def read_assets() -> dict[str, bytes]:
 
 
 def build_site(root: Path, today: date | None = None, directory_urls: bool = True,
-               layout: Layout = Layout()) -> SiteBuild:
+               layout: Layout = Layout(), site_url: str = "") -> SiteBuild:
     kb, findings = load(root, layout)
-    findings = sort_findings(findings + check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog))
+    findings = sort_findings(findings + check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog,
+                                                             today=today))
     fatal = ""
     policy_errors = [f for f in findings if f.path == layout.policy and f.is_error]
     if policy_errors:
         fatal = f"{layout.policy} has {len(policy_errors)} error(s); fix them before publishing (run `kb check`)."
-    options = RenderOptions(today=today or date.today(), directory_urls=directory_urls)
+    options = RenderOptions(today=today or date.today(), directory_urls=directory_urls, site_url=site_url or "")
+    if fatal:
+        # Nothing is rendered from a broken policy: the build stops before anything is published.
+        return SiteBuild(kb, findings, [], Renderer(kb, options), layout, {}, fatal)
     pages, renderer = render_site(kb, options)
     return SiteBuild(kb, findings, pages, renderer, layout, read_assets(), fatal)
