@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -152,3 +153,34 @@ def test_schema_command_writes_json_schema_files(tmp_path):
 def test_python_dash_m_and_version():
     result = subprocess.run([sys.executable, "-m", "incidentkb", "--version"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0 and result.stdout.startswith("kb, version ")
+
+
+def all_commands():
+    import click
+
+    from incidentkb.cli import cli
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in sorted(command.commands.items()):
+                yield from walk(sub, path + [name])
+        else:
+            yield " ".join(path), command
+
+    return list(walk(cli, []))
+
+
+@pytest.mark.parametrize("name, command", all_commands(), ids=[name for name, _ in all_commands()])
+def test_every_command_has_help_and_is_documented(name, command):
+    import click
+
+    assert (command.help or "").strip(), f"kb {name} has no help text"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert (param.help or "").strip(), f"kb {name} {param.opts[0]} has no help text"
+    page = (REPO / "docs/guide/commands.md").read_text()
+    sections = dict(re.findall(r"^## kb (.+?)\n(.*?)(?=^## |\Z)", page, re.S | re.M))
+    assert name in sections, f"kb {name} is not documented in docs/guide/commands.md"
+    for param in command.params:
+        label = param.opts[0] if isinstance(param, click.Option) else param.name.upper()
+        assert label in sections[name], f"kb {name}: {label} is not documented"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import TODAY, minimal_incident, run_kb
 
+from incidentkb.load import load
 from incidentkb.render import demote_headings, fmt_duration, md_text
 from incidentkb.urls import relative_url
 
@@ -30,13 +31,28 @@ def test_build_writes_nothing_into_the_sources(sample_site):
 
 def test_every_record_has_a_page(sample_site):
     root, site = sample_site
-    for record in list((root / "incidents").rglob("*.md")) + list((root / "runbooks").rglob("*.md")):
-        rel = record.relative_to(root).with_suffix("")
-        assert (site / rel / "index.html").is_file(), rel
+    kb, _ = load(root)
+    for record in kb.incidents + kb.runbooks:
+        rel = Path(record.path).with_suffix("")
+        # The default audience is internal, and draft post-mortems are published only when asked for.
+        left_out = record.visibility == "restricted" or (record.data.get("postmortem") or {}).get("status") == "draft"
+        assert (site / rel / "index.html").is_file() != left_out, rel
     for page in ("incidents/2025/index.html", "incidents/severity/sev1/index.html", "tags/index.html",
                  "action-items/index.html", "services/checkout/index.html", "vendors/kestrelpay/index.html",
                  "runbooks/index.html", "reference/fields/index.html", "problems/index.html"):
         assert (site / page).is_file(), page
+
+
+def test_drafts_are_published_only_when_asked_for(sample_site, tmp_path):
+    from datetime import date
+
+    from incidentkb.publish import build
+
+    root, site = sample_site
+    draft = "incidents/2026/INC-2026-008-login-outage-signing-key-rotation"
+    assert not (site / draft).exists()
+    with_drafts = build(root, site_dir=tmp_path / "drafts", today=date.fromisoformat(TODAY), drafts=True)
+    assert "Draft post-mortem" in (with_drafts / draft / "index.html").read_text()
 
 
 def test_related_incidents_link_both_ways(sample_site):
@@ -124,7 +140,7 @@ def test_relative_urls(source, target, directory_urls, expected):
 
 
 def test_markdown_escaping_neutralises_syntax_and_html():
-    assert str(md_text("[x](javascript:alert(1)) <b>")) == "\\[x\\]\\(javascript\\:alert\\(1\\)\\) &lt;b&gt;"
+    assert str(md_text("[x](javascript:alert(1)) <b> 'q'")) == "\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;b&gt; 'q'"
 
 
 def test_demote_headings_skips_code_fences():

@@ -15,9 +15,11 @@ from pathlib import PurePosixPath
 
 from .compliance import compliance_findings, evaluate
 from .findings import ERROR, WARNING, Finding
+from .htmlsafety import check_body_html
 from .model import RUNBOOK_SECTIONS, Incident, KnowledgeBase, Record, Runbook
 from .policy import check_policy
 from .schema import did_you_mean, path_text
+from .secrets import scan_knowledge_base
 from .yamlsafe import position_of
 
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
@@ -175,17 +177,22 @@ def _check_refs(record: Record, field: str, known: dict, what: str, hint_where: 
     return out
 
 
-def check_references(kb: KnowledgeBase, catalog_rel: str = "catalog.yml") -> list[Finding]:
+def check_references(kb: KnowledgeBase, catalog_rel: str = "catalog.yml",
+                     known_ids: dict[str, set[str]] | None = None) -> list[Finding]:
+    """Dangling references. `known_ids` adds records that exist but were not loaded (kb check --changed)."""
     out = []
+    known_ids = known_ids or {}
+    incident_ids = dict.fromkeys(known_ids.get("incident", ())) | kb.incident_by_id
+    runbook_ids = dict.fromkeys(known_ids.get("runbook", ())) | kb.runbook_by_id
     targets = {**kb.service_by_id, **kb.vendor_by_id}
     has_catalog = bool(targets)
     catalog_hint = f"Services and vendors are defined in {catalog_rel}."
     for incident in kb.incidents:
         if has_catalog:
             out += _check_refs(incident, "services", targets, "service", catalog_hint)
-        out += _check_refs(incident, "runbooks", kb.runbook_by_id, "runbook", "Runbook ids are the file names under runbooks/.")
-        out += _check_refs(incident, "related", kb.incident_by_id, "incident", "Use the id of an existing incident.")
-        out += _check_refs(incident, "distinct_from", kb.incident_by_id, "incident", "Use the id of an existing incident.")
+        out += _check_refs(incident, "runbooks", runbook_ids, "runbook", "Runbook ids are the file names under runbooks/.")
+        out += _check_refs(incident, "related", incident_ids, "incident", "Use the id of an existing incident.")
+        out += _check_refs(incident, "distinct_from", incident_ids, "incident", "Use the id of an existing incident.")
     for runbook in kb.runbooks:
         if has_catalog:
             out += _check_refs(runbook, "services", targets, "service", catalog_hint)
@@ -194,7 +201,7 @@ def check_references(kb: KnowledgeBase, catalog_rel: str = "catalog.yml") -> lis
     for problem in kb.problems:
         if has_catalog:
             out += _check_refs(problem, "services", targets, "service", catalog_hint)
-        out += _check_refs(problem, "incidents", kb.incident_by_id, "incident", "Use the id of an existing incident.")
+        out += _check_refs(problem, "incidents", incident_ids, "incident", "Use the id of an existing incident.")
     for entry in kb.services + kb.vendors:
         if kb.team_by_id and entry.owner:
             out += _check_refs(entry, "owner", kb.team_by_id, "team", f"Teams are defined in {catalog_rel}.")
@@ -222,21 +229,59 @@ def check_clock_references(kb: KnowledgeBase) -> list[Finding]:
 
 
 def check_knowledge_base(kb: KnowledgeBase, incidents_dir: str = "incidents", runbooks_dir: str = "runbooks",
-                         catalog_rel: str = "catalog.yml", today: date | None = None) -> list[Finding]:
+                         catalog_rel: str = "catalog.yml", today: date | None = None,
+                         known_ids: dict[str, set[str]] | None = None) -> list[Finding]:
     """Every cross-field, cross-record and policy check over a loaded knowledge base."""
     out: list[Finding] = []
     for incident in kb.incidents:
         out += check_incident(incident, incidents_dir)
     for runbook in kb.runbooks:
         out += check_runbook(runbook, runbooks_dir)
+    raw_html = kb.policy.section("bodies")["raw_html"]
     for record in kb.incidents + kb.runbooks + kb.problems:
         out += check_placeholders(record)
+        out += check_body_html(record, raw_html)
     out += check_duplicate_ids([
         ("incident", kb.incidents), ("runbook", kb.runbooks), ("problem", kb.problems), ("team", kb.teams),
         ("service or vendor", sorted(kb.services + kb.vendors, key=lambda r: r.entry_line)),
     ])
-    out += check_references(kb, catalog_rel)
+    out += check_references(kb, catalog_rel, known_ids)
     out += check_clock_references(kb)
     out += check_policy(kb.policy, kb.severities_in_use)
     out += compliance_findings(evaluate(kb, today or date.today()))
+    out += scan_knowledge_base(kb, catalog_rel, complete=known_ids is None)
+    return out
+
+
+def check_duplicates(kb: KnowledgeBase, index, incident_ids: Iterable[str]) -> list[Finding]:
+    """Warn when a listed incident looks like a duplicate of another (similar.DUPLICATE_THRESHOLD).
+
+    `index` is a similar.SimilarityIndex of kb. A pair is acknowledged, and not reported, when either
+    incident lists the other in `distinct_from`.
+    """
+    from .similar import DUPLICATE_THRESHOLD, UnknownRecord
+
+    out = []
+    for incident_id in sorted(set(incident_ids)):
+        incident = kb.incident_by_id.get(incident_id)
+        if incident is None:
+            continue
+        try:
+            neighbours = index.neighbours(incident_id, top=5, kind="incidents")
+        except UnknownRecord:
+            continue
+        for match in neighbours:
+            if match.score < DUPLICATE_THRESHOLD:
+                break
+            other = kb.incident_by_id.get(match.id)
+            if other is None or match.id in (incident.distinct_from or []) or incident_id in (other.distinct_from or []):
+                continue
+            why = "; ".join(match.reasons[:4])
+            out.append(Finding(
+                incident.path, incident.line_of("id"), 1 if incident.line_of("id") else 0, WARNING, "possible-duplicate",
+                f"looks like a duplicate of {match.id} ({other.path}): similarity {match.score:.2f} "
+                f"(duplicates from {DUPLICATE_THRESHOLD:.2f})" + (f"; {why}" if why else ""),
+                f"If both describe the same incident, merge them into one file. If they are different incidents, "
+                f"say so: add `distinct_from: [{match.id}]` to this incident's front matter."))
+            break
     return out

@@ -21,9 +21,11 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
+from .audience import AUDIENCES, DEFAULT_AUDIENCE
 from .policy import RULES
 from .render import RAW_BLOCK
 from .site import SiteBuild, build_site
+from .training import abbreviations_enabled
 
 _STASH_MARK = re.compile(r"<!--kb-stash-(\d+)-->")
 _PROTECTED = re.compile(r"(<(pre|script|style|textarea)\b.*?</\2>)", re.DOTALL | re.IGNORECASE)
@@ -60,6 +62,10 @@ class IncidentKBConfig(Config):
     """Date (YYYY-MM-DD) that overdue flags are judged against; default: the day of the build."""
     default_nav = c.Type(bool, default=True)
     """When mkdocs.yml has no `nav`, build a small one (individual records are never in it)."""
+    drafts = c.Optional(c.Type(bool))
+    """Publish incidents whose post-mortem is a draft. Default: yes under `mkdocs serve`, no in a build."""
+    audience = c.Optional(c.Choice(AUDIENCES))
+    """Who the site is for: public, internal (default) or restricted. Records above it are left out entirely."""
 
 
 class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
@@ -68,6 +74,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
     def __init__(self):
         self.site: SiteBuild | None = None
         self._stash: dict[str, list[str]] = {}
+        self.serving = False
         self.search = None  # a search.SearchIndexer during a build, fed page by page
 
     def _root(self, config) -> Path:
@@ -85,6 +92,16 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         except ValueError:
             raise PluginError(f"incidentkb: today: expected a date YYYY-MM-DD, got {value!r}") from None
 
+    def on_startup(self, *, command, dirty) -> None:
+        self.serving = command == "serve"
+
+    def _drafts(self) -> bool:
+        if self.config.drafts is not None:
+            return self.config.drafts
+        if os.environ.get("KB_DRAFTS"):
+            return os.environ["KB_DRAFTS"] == "1"
+        return self.serving
+
     def on_config(self, config):
         if config.theme.name == "material" and config.theme.get("font") is not False:
             # Material's default font comes from Google at run time: responders read this site during outages.
@@ -92,23 +109,34 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                         "under `theme:` in mkdocs.yml so the site needs no outside network")
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
+        from .search import configure  # search.py owns the search UI, the Pagefind index and the offline zip
+
+        self.search = configure(config, lambda: self.site, archive=self.config.get("offline_archive"))
         return config
 
     def on_files(self, files: Files, *, config) -> Files:
         root = self._root(config)
+        audience = self.config.audience or os.environ.get("KB_AUDIENCE") or DEFAULT_AUDIENCE
+        if audience not in AUDIENCES:
+            raise PluginError(f"incidentkb: audience: expected one of {', '.join(AUDIENCES)}, got {audience!r}")
+        docs_prefix = os.path.relpath(config.docs_dir, root).replace(os.sep, "/")
         self.site = build_site(root, today=self._today(), directory_urls=config.use_directory_urls,
-                               site_url=config.site_url or "")
+                               site_url=config.site_url or "", audience=audience, docs_prefix=docs_prefix,
+                               include_drafts=self._drafts())
+        compliance_warnings = 0
         for finding in self.site.findings:
-            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
-            text = f"{where}: {finding.code}: {finding.message}"
             if finding.code in RULES and not finding.is_error:
                 # A compliance warning (an overdue action item, a late review) says how the organisation is
                 # doing, not that the site is wrong: it is on the compliance page and must not fail --strict.
-                log.info(text)
-            else:
-                (log.error if finding.is_error else log.warning)(text)
+                compliance_warnings += 1
+                continue
+            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            (log.error if finding.is_error else log.warning)(f"{where}: {finding.code}: {finding.message}")
+        if compliance_warnings:
+            log.info(f"{compliance_warnings} compliance warnings: see the compliance page, or run `kb check`")
         if self.site.fatal:
             raise PluginError("incidentkb: " + self.site.fatal)
+        self.site.abbreviations = abbreviations_enabled(config.markdown_extensions)
         docs_dir = Path(config.docs_dir)
         for page in self.site.pages:
             if files.get_file_from_path(page.path) is not None:
@@ -129,8 +157,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
     def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
         if self.site is None:
             return markdown
-        if page.file.generated_by is None:
-            markdown = self.site.fill_snippets(markdown, page.file.src_uri)
+        markdown = self.site.prepare_markdown(markdown, page.file.src_uri, hand_written=page.file.generated_by is None)
         # Keep generated HTML away from Python-Markdown (see render.RAW_START); restored in on_page_content.
         stash: list[str] = []
 

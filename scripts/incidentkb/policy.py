@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from jinja2 import Environment, TemplateSyntaxError, meta
 
+from .alerts import POLICY_ALERTS
 from .durations import Duration
 from .findings import ERROR, Finding
 from .frontmatter import DEFAULT_MAX_FILE_BYTES
@@ -24,6 +25,7 @@ from .model import (
 from .schema import (
     Boolean, Choice, Date, DurationType, Field, Integer, ListOf, Object, Schema, String, Text,
 )
+from .secrets import POLICY_SECRETS
 from .workdays import WEEKDAYS, WorkCalendar
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -178,6 +180,28 @@ POLICY_SCHEMA = Schema(
         Field("template_example", String(r"INC-\d{4}-\d{3,}", "an incident id", "an incident id"),
               "Incident used to show each template filled in (default: the most recent incident).", "INC-2025-014"),
         Field("checklists", ListOf(CHECKLIST), "Checklists, shown as task lists."),
+        Field("bodies", Object([
+            Field("raw_html", Choice(("allow", "safe", "reject")), "Raw HTML in record bodies: allow all of it, "
+                  "safe (default: nothing that runs code — no <script>, event handlers or javascript: links), "
+                  "or reject every tag.", "safe", default="safe"),
+        ], label="the body rules"), "What record bodies may contain."),
+        Field("alerts", POLICY_ALERTS, "Alert coverage: the rule files to read, the runbook_url pattern, and the "
+              "share of alerts that must have a runbook (see `kb alerts`)."),
+        Field("glossary", ListOf(Object([
+            Field("term", String(r"[^\[\]\n]+", "text without square brackets", "a term"),
+                  "The term as it is written, e.g. MTTR or known error.", "MTTR", required=True),
+            Field("definition", Text(), "One or two sentences; the first one is the tooltip on every page.",
+                  "Mean time to restore: the average time until the service works again.", required=True),
+            Field("aliases", ListOf(String(r"[^\[\]\n]+", "text without square brackets", "an alias", "aliases"),
+                                    unique=True), "Other spellings that get the same tooltip (plurals in -s are "
+                  "added automatically).", ["post-incident review"]),
+            Field("tooltip", Boolean(), "Explain the term wherever it appears (default: yes for abbreviations and "
+                  "terms of several words, no for everyday words such as incident).", True),
+            Field("source", Text(), "Where the term comes from.", "ITIL"),
+        ], label="a glossary term", plural="glossary terms")), "Terms for the training glossary; they add to and "
+              "replace (by term) the built-in ITIL and SRE glossary."),
+        Field("secrets", POLICY_SECRETS, "The secret and personal-data scan of `kb check`: reviewed false "
+              "positives (allow-list) and the level of personal-data findings (docs/guide/secrets.md)."),
         Field("rules", Object([
             Field(rule, Choice(LEVELS), doc, default) for rule, (default, doc) in RULES.items()
         ], label="the rule levels"), "Level of each compliance rule: error, warning or off."),
@@ -214,8 +238,7 @@ class Policy:
     data: dict = field(default_factory=dict)  # the validated file (empty without one)
     raw: object = None  # the parsed file with line marks, for findings that point into it
     severities: list[dict] = field(default_factory=lambda: [
-        {"id": s, "name": s, "summary": "", "postmortem_required": False, "postmortem_due": None,
-         "required_fields": [], "criteria": [], "examples": [], "page": [], "notify": [], "escalation": []}
+        {**{f.name: f.missing_value() for f in SEVERITY.fields}, "id": s, "name": s, "summary": ""}
         for s in DEFAULT_SEVERITIES])
     cause_categories: list[str] = field(default_factory=lambda: list(DEFAULT_CAUSE_CATEGORIES))
     action_item_priorities: list[str] = field(default_factory=lambda: list(DEFAULT_PRIORITIES))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from .audience import DEFAULT_AUDIENCE
 from .render import RAW_BLOCK
 from .site import build_site
 
@@ -31,7 +32,7 @@ DEFAULT_CONFIG = {
     "site_name": "Incident knowledge base",
     "theme": {"name": "material", "font": False, "features": ["navigation.indexes", "navigation.sections"]},
     "markdown_extensions": ["admonition", "attr_list", "tables", {"toc": {"permalink": True}},
-                            {"pymdownx.tasklist": {"custom_checkbox": True}}],
+                            {"pymdownx.tasklist": {"custom_checkbox": True}}, "incidentkb.training"],
 }
 DEFAULT_HOME = "# Incident knowledge base\n\n## Recent incidents\n\n<!-- kb:recent-incidents -->\n"
 
@@ -40,11 +41,15 @@ class PublishError(Exception):
     """A build that could not run or failed; the message says why."""
 
 
-def mkdocs_env(today: date | None = None) -> dict[str, str]:
+def mkdocs_env(today: date | None = None, audience: str | None = None, drafts: bool = False) -> dict[str, str]:
     # Material prints a banner about "MkDocs 2.0" on every build; we pin mkdocs<2 on purpose.
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     if today is not None:
         env["KB_TODAY"] = today.isoformat()  # read by the plugin when its `today` option is unset
+    if audience is not None:
+        env["KB_AUDIENCE"] = audience  # likewise for `audience`
+    if drafts:
+        env["KB_DRAFTS"] = "1"  # and `drafts`
     return env
 
 
@@ -81,7 +86,8 @@ def docs_dir_of(root: Path) -> Path:
     return root / "docs"
 
 
-def build(root: Path, site_dir: Path | None = None, strict: bool = True, today: date | None = None) -> Path:
+def build(root: Path, site_dir: Path | None = None, strict: bool = True, today: date | None = None,
+          audience: str | None = None, drafts: bool = False) -> Path:
     """Build into a temporary folder, then replace site_dir only if the build succeeded."""
     root = root.resolve()
     site_dir = (site_dir or root / "site").resolve()
@@ -92,7 +98,7 @@ def build(root: Path, site_dir: Path | None = None, strict: bool = True, today: 
             command = [sys.executable, "-m", "mkdocs", "build", "--clean", "-f", str(config), "-d", str(staging)]
             if strict:
                 command.append("--strict")
-            result = subprocess.run(command, cwd=root, env=mkdocs_env(today))
+            result = subprocess.run(command, cwd=root, env=mkdocs_env(today, audience, drafts))
         if result.returncode != 0:
             raise PublishError(f"the site build failed (mkdocs exit code {result.returncode}); "
                                f"{site_dir} was left as it was")
@@ -115,23 +121,25 @@ def _swap_in(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def serve(root: Path, dev_addr: str | None = None) -> int:
+def serve(root: Path, dev_addr: str | None = None, audience: str | None = None) -> int:
     root = root.resolve()
     with config_file(root) as config:
         command = [sys.executable, "-m", "mkdocs", "serve", "-f", str(config)]
         if dev_addr:
             command += ["--dev-addr", dev_addr]
-        return subprocess.run(command, cwd=root, env=mkdocs_env()).returncode
+        return subprocess.run(command, cwd=root, env=mkdocs_env(audience=audience)).returncode
 
 
-def generate(root: Path, out: Path, today: date | None = None, directory_urls: bool = True) -> int:
+def generate(root: Path, out: Path, today: date | None = None, directory_urls: bool = True,
+             audience: str = DEFAULT_AUDIENCE, drafts: bool = False) -> int:
     """Write the complete Markdown tree into `out` (empty, or made by an earlier generate). Returns files written."""
     root = root.resolve()
     out = out.resolve()
     if out.exists() and any(out.iterdir()) and not (out / GENERATED_MARKER).exists():
         raise PublishError(f"{out} is not empty and was not made by `kb generate`; nothing was written")
     docs_dir = docs_dir_of(root)
-    site = build_site(root, today=today, directory_urls=directory_urls)
+    site = build_site(root, today=today, directory_urls=directory_urls, audience=audience,
+                      docs_prefix=os.path.relpath(docs_dir, root).replace(os.sep, "/"), include_drafts=drafts)
     if site.fatal:
         raise PublishError(site.fatal)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent if out.parent.exists() else None))
@@ -144,7 +152,7 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
                     target = staging / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     if path.suffix == ".md":
-                        text = site.fill_snippets(path.read_text(encoding="utf-8"), rel)
+                        text = site.prepare_markdown(path.read_text(encoding="utf-8"), rel, hand_written=True)
                         target.write_text(_unfence(text), encoding="utf-8")
                     else:
                         shutil.copyfile(path, target)
@@ -157,7 +165,8 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
             if target.exists():
                 continue  # a hand-written page replaces the generated one, as in the plugin
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(_unfence(page.markdown), encoding="utf-8")
+            target.write_text(_unfence(site.prepare_markdown(page.markdown, page.path, hand_written=False)),
+                              encoding="utf-8")
             count += 1
         for rel, content in site.assets.items():
             target = staging / rel

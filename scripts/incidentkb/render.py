@@ -10,10 +10,12 @@ such as `[x](javascript:...)` or `<script>` is shown as text.
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
@@ -37,13 +39,17 @@ def raw_html(block) -> Markup:
     return Markup(f"{RAW_START}\n{block}\n{RAW_END}") if block.strip() else Markup("")
 
 
-# Characters Python-Markdown treats as syntax; a backslash makes each literal.
-_MD_SPECIAL = {ord(c): "\\" + c for c in "\\`*_{}[]()#+-.!|~^=:"}
+# The characters Python-Markdown un-escapes after a backslash (markdown.Markdown.ESCAPED_CHARS): escaping
+# exactly these neutralises links, emphasis and code without leaving stray backslashes in the text.
+_MD_SPECIAL = {ord(c): "\\" + c for c in "\\`*_{}[]()>#+-.!"}
 
 
 def md_text(value) -> Markup:
-    """Escape a value for Markdown text: HTML-escape, then backslash every Markdown special character."""
-    return Markup(str(escape(str(value))).translate(_MD_SPECIAL))
+    """Escape a value for Markdown text: HTML-escape (&, <, >), then backslash Markdown's special characters.
+
+    Quotes are left alone: entities such as &#39; would end up in heading anchors.
+    """
+    return Markup(html.escape(str(value), quote=False).translate(_MD_SPECIAL))
 
 
 def fmt_duration(span: timedelta | None) -> str:
@@ -118,6 +124,7 @@ class RenderOptions:
     recent: int = 10  # incidents on the home page and the incidents overview
     similar: object = None  # a SimilarityIndex, when built
     site_url: str = ""  # the published site's address, for links in filled-in communication templates
+    compliance_kb: object = None  # what compliance is judged on, when it differs from what is published (drafts)
 
 
 class Renderer:
@@ -144,6 +151,12 @@ class Renderer:
 
         return self.env.get_template(template).render(url=url, page=page, urls=urls, **context)
 
+    def published(self, record: Record) -> bool:
+        """Whether the record has a page in this build (drafts and hidden records do not)."""
+        by_id = {"incident": self.kb.incident_by_id, "runbook": self.kb.runbook_by_id,
+                 "problem": self.kb.problem_by_id}.get(record.kind)
+        return by_id is None or by_id.get(record.id) is record
+
     def url(self, page: str, target) -> str:
         target_path = target if isinstance(target, str) else urls.record_page(target)
         return urls.relative_url(page, target_path, self.options.directory_urls)
@@ -166,8 +179,9 @@ class Renderer:
         for i in incidents:
             services = f"<td>{self.service_links(page, i.services)}</td>" if show_services else ""
             rows.append(
-                f'<tr><td><a href="{self.url(page, i)}">{i.id}</a></td><td>{fmt_date(i.started_at)}</td>'
-                f'<td>{escape(i.title)}</td><td><span class="{self.sev_class(i.severity)}">{escape(i.severity)}</span></td>'
+                f'<tr><td class="kb-nowrap"><a href="{self.url(page, i)}">{i.id}</a></td>'
+                f'<td class="kb-nowrap">{fmt_date(i.started_at)}</td>'
+                f'<td class="kb-wide">{escape(i.title)}</td><td><span class="{self.sev_class(i.severity)}">{escape(i.severity)}</span></td>'
                 f"{services}<td>{i.status}</td><td>{fmt_duration(i.time_to_resolve)}</td></tr>")
         rows.append("</tbody>\n</table></div>")
         return Markup("\n".join(rows))
@@ -260,8 +274,9 @@ class Renderer:
     def policy_pages(self) -> list[GeneratedPage]:
         from .compliance import evaluate
 
+        judged = self.options.compliance_kb or self.kb
         pages = [GeneratedPage("policy/compliance.md", self.render(
-            "policy/compliance.md.j2", "policy/compliance.md", results=evaluate(self.kb, self.options.today)))]
+            "policy/compliance.md.j2", "policy/compliance.md", results=evaluate(judged, self.options.today)))]
         if not self.kb.policy.path:
             return pages
         names = ["index", "severity", "roles", "escalation", "postmortems", "communication", "checklists"]
@@ -292,8 +307,9 @@ class Renderer:
         return sum(self.overdue(item) for _, item in rows)
 
     def similar_to(self, incident: Incident) -> list:
+        """The five most similar incidents, with score and reasons (from the index built once per site)."""
         index = self.options.similar
-        return index.neighbours(incident.id, top=5, kind="all") if index is not None else []
+        return index.all_neighbours(5).get(incident.id, []) if index is not None else []
 
     # ------------------------------------------------------------------------ pages
 
@@ -356,15 +372,23 @@ class Renderer:
         return self.render(f"snippets/{name}.md.j2", page, recent=recent)
 
 
-SNIPPET_MARKER = re.compile(r"<!--\s*kb:([a-z-]+)\s*-->")
+SNIPPET_MARKER = re.compile(r"<!--\s*kb:([a-z-]+)(?:\s+([A-Za-z0-9_-]+\.md))?\s*-->")
 SNIPPETS = ("recent-incidents", "runbooks-by-service", "open-action-items")
 
 
 def fill_snippets(markdown: str, page: str, renderer: Renderer) -> str:
-    """Replace <!-- kb:NAME --> markers in a hand-written page with generated blocks."""
+    """Replace <!-- kb:NAME --> markers in a hand-written page with generated blocks.
+
+    <!-- kb:include FILE.md --> inserts a Markdown file from the top of the knowledge base (such as
+    CONTRIBUTING.md), so one text serves both the repository and the site. Only plain file names are
+    accepted: no folders, so no path can reach outside the knowledge base.
+    """
 
     def replace(match: re.Match) -> str:
-        name = match.group(1)
+        name, argument = match.groups()
+        if name == "include" and argument:
+            path = Path(renderer.kb.root) / argument
+            return path.read_text(encoding="utf-8") if path.is_file() else match.group(0)
         return renderer.snippet(name, page) if name in SNIPPETS else match.group(0)
 
     return SNIPPET_MARKER.sub(replace, markdown)
@@ -379,4 +403,10 @@ def render_site(kb: KnowledgeBase, options: RenderOptions | None = None) -> tupl
     pages += [renderer.problem(p) for p in kb.problems]
     pages += renderer.index_pages()
     pages += renderer.policy_pages()
+    from .report import report_pages  # the reports section; imported here to keep this edit to one place
+    pages += report_pages(renderer)
+    from .alerts import alert_pages  # alert pages and the coverage page; one edit, like the reports
+    pages += alert_pages(renderer)
+    from .training import training_pages  # the training path, glossary and drills; one edit, like the reports
+    pages += training_pages(renderer)
     return pages, renderer

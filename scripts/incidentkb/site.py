@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
 
+from . import urls
+from .alerts import rule_paths
+from .audience import DEFAULT_AUDIENCE, for_audience
 from .check import check_knowledge_base
 from .findings import Finding, sort_findings
 from .load import Layout, load
+from .mdlinks import fix_links
 from .model import KnowledgeBase
 from .render import GeneratedPage, Renderer, RenderOptions, fill_snippets, render_site
+from .similar import SimilarityIndex, browser_index_files
+from .training import add_abbreviations
 
 ASSETS = {"assets/incidentkb/incidentkb.css": "incidentkb.css"}
 
@@ -25,13 +31,29 @@ class SiteBuild:
     layout: Layout = field(default_factory=Layout)
     assets: dict[str, bytes] = field(default_factory=dict)
     fatal: str = ""  # set when the site must not be published (e.g. a broken policy file)
+    hidden: frozenset[str] = frozenset()  # source paths of records the audience may not see
+    docs_prefix: str = "docs"  # docs_dir relative to the knowledge-base root
+    abbreviations: bool = True  # append glossary definitions to pages (see training.add_abbreviations)
+
+    @property
+    def record_pages(self) -> frozenset[str]:
+        return frozenset(page.path for page in self.pages if page.record)
 
     def fill_snippets(self, markdown: str, page: str) -> str:
         return fill_snippets(markdown, page, self.renderer)
 
+    def prepare_markdown(self, markdown: str, page: str, hand_written: bool) -> str:
+        """What every page's Markdown goes through: markers filled, links to records fixed (see mdlinks.py)."""
+        if hand_written:
+            markdown = self.fill_snippets(markdown, page)
+        markdown = fix_links(markdown, page, self.hidden, self.docs_prefix if hand_written else None, self.record_pages)
+        # Glossary terms become tooltips (abbreviation definitions), where the Markdown extension is on.
+        return add_abbreviations(markdown, self.kb.policy) if self.abbreviations else markdown
+
     def watched_paths(self, root: Path) -> list[Path]:
+        rule_files = [root / rel for rel in rule_paths(self.kb.policy)[0]]
         candidates = [root / self.layout.incidents, root / self.layout.runbooks, root / self.layout.problems,
-                      root / self.layout.catalog, root / self.layout.policy]
+                      root / self.layout.catalog, root / self.layout.policy, *rule_files]
         return [path for path in candidates if path.exists()]
 
     def default_nav(self, hand_written: list[str]) -> list:
@@ -39,11 +61,15 @@ class SiteBuild:
         nav: list = []
         if "index.md" in hand_written:
             nav.append({"Home": "index.md"})
-        nav += [{"Incidents": "incidents/index.md"}, {"Runbooks": "runbooks/index.md"},
+        from .training import training_nav  # the training path, glossary and drills; one edit
+        nav += [{"Find similar": "similar.md"}, {"Incidents": "incidents/index.md"}, {"Runbooks": "runbooks/index.md"},
                 {"Services": "services/index.md"}]
         if self.kb.problems:
             nav.append({"Known problems": "problems/index.md"})
         nav.append({"Open action items": "action-items/index.md"})
+        nav.append({"Alert coverage": "runbooks/alerts/index.md"})
+        nav.append({"Reports": ["reports/index.md", "reports/response-times.md", "reports/volume.md", "reports/causes.md",
+                                "reports/follow-up.md", "reports/runbooks.md"]})
         if self.kb.policy.path:
             nav.append({"Policy": ["policy/index.md", "policy/severity.md", "policy/roles.md", "policy/escalation.md",
                                    "policy/postmortems.md", "policy/communication.md", "policy/checklists.md",
@@ -51,7 +77,19 @@ class SiteBuild:
                                    "policy/compliance.md"]})
         else:
             nav.append({"Compliance": "policy/compliance.md"})
-        nav += [path for path in sorted(hand_written) if path != "index.md"]
+        # Hand-written pages: top-level ones as they are, those in a folder as one section per folder
+        # (its index.md first), titled after the folder: docs/guide/ becomes "Guide".
+        sections: dict[str, list[str]] = {}
+        for path in sorted(hand_written):
+            if path == "index.md":
+                continue
+            folder = path.split("/", 1)[0] if "/" in path else ""
+            sections.setdefault(folder, []).append(path)
+        nav.append({"Training": training_nav(self.kb)})
+        nav += sections.pop("", [])
+        for folder, paths in sections.items():
+            paths.sort(key=lambda p: (not p.endswith("/index.md"), p))
+            nav.append({folder.replace("-", " ").capitalize(): paths})
         nav.append({"Field reference": "reference/fields.md"})
         return nav
 
@@ -61,8 +99,10 @@ def read_assets() -> dict[str, bytes]:
     return {site_path: (package / name).read_bytes() for site_path, name in ASSETS.items()}
 
 
-def build_site(root: Path, today: date | None = None, directory_urls: bool = True,
-               layout: Layout = Layout(), site_url: str = "") -> SiteBuild:
+def build_site(root: Path, today: date | None = None, directory_urls: bool = True, layout: Layout = Layout(),
+               site_url: str = "", audience: str = DEFAULT_AUDIENCE, docs_prefix: str = "docs",
+               include_drafts: bool = True) -> SiteBuild:
+    """Load and check everything, then render what `audience` may see (and drafts, if asked)."""
     kb, findings = load(root, layout)
     findings = sort_findings(findings + check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog,
                                                              today=today))
@@ -74,5 +114,18 @@ def build_site(root: Path, today: date | None = None, directory_urls: bool = Tru
     if fatal:
         # Nothing is rendered from a broken policy: the build stops before anything is published.
         return SiteBuild(kb, findings, [], Renderer(kb, options), layout, {}, fatal)
-    pages, renderer = render_site(kb, options)
-    return SiteBuild(kb, findings, pages, renderer, layout, read_assets(), fatal)
+    shown, hidden = for_audience(kb, audience)
+    if not include_drafts:
+        # Draft post-mortems are previewed with `mkdocs serve` but not published; they still count for compliance.
+        drafts = {i.path for i in shown.incidents if (i.postmortem or {}).get("status") == "draft"}
+        if drafts:
+            options.compliance_kb = shown
+            shown = replace(shown, incidents=[i for i in shown.incidents if i.path not in drafts], severities_in_use={})
+            hidden |= drafts
+    options.similar = SimilarityIndex.build(shown)
+    pages, renderer = render_site(shown, options)
+    pages.append(GeneratedPage("similar.md", renderer.render("similar.md.j2", "similar.md")))
+    assets = read_assets()
+    assets.update(browser_index_files(options.similar, shown,
+                                      lambda record: urls.page_url(urls.record_page(record), directory_urls)))
+    return SiteBuild(shown, findings, pages, renderer, layout, assets, fatal, hidden, docs_prefix)

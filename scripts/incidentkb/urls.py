@@ -54,13 +54,14 @@ def page_url(src_path: str, directory_urls: bool = True) -> str:
 
 
 def relative_url(from_src: str, to_src: str, directory_urls: bool = True) -> str:
-    """A link from the page built from `from_src` to the page built from `to_src`.
+    """A link from the page built from `from_src` to the page built from `to_src` (a .md source path), or to
+    a file or folder of the site when `to_src` is anything else (assets/similar/find-similar.js).
 
     Hand-rolled rather than posixpath.relpath: index pages hold tens of thousands of
     links, and relpath was a tenth of the build (measured).
     """
     source_dir = page_url(from_src, directory_urls).split("/")[:-1]
-    target = page_url(to_src, directory_urls).split("/")
+    target = (page_url(to_src, directory_urls) if to_src.endswith(".md") else to_src).split("/")
     common = 0
     limit = min(len(source_dir), len(target) - 1)
     while common < limit and source_dir[common] == target[common]:

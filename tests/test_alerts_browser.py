@@ -1,0 +1,59 @@
+"""Alert pages and the coverage page of the built sample site, in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_runbook_url_reaches_the_runbook_in_one_click(page, sample_url):
+    # What a responder opens from the notification (runbook_url of KubePodCrashLooping).
+    page.goto(sample_url + "runbooks/alerts/kubepodcrashlooping/")
+    assert page.locator("h1").inner_text().startswith("KubePodCrashLooping")
+    button = page.locator("a.kb-runbook-link")
+    assert button.count() == 1 and button.is_visible()
+    assert button.bounding_box()["y"] < 600  # above the fold: the first thing on the page
+    button.click()
+    page.wait_for_url("**/runbooks/k8s-platform/kube-pod-crashlooping/")
+    assert "KubePodCrashLooping" in page.locator(".kb-runbook-panel").inner_text()
+    assert page.outside_requests == []
+
+
+def test_coverage_page(page, sample_url):
+    page.goto(sample_url)
+    page.locator("nav.md-nav--primary").get_by_role("link", name="Alert coverage").first.click()
+    page.wait_for_url("**/runbooks/alerts/")
+    assert page.locator("h1").inner_text().startswith("Alert coverage")
+    assert "35 of 35 alerts" in page.locator(".kb-coverage-total").inner_text()
+    assert page.locator(".kb-by-service table tbody tr").count() == 14
+    assert page.locator(".kb-by-group table tbody tr").count() == 14
+    assert page.locator("meter").first.get_attribute("value") == "1.0000"
+    assert "None: every alert has a runbook." in page.locator("article").inner_text()
+    # The index of every alert, each linked to its page.
+    page.locator(".kb-all-alerts table a", has_text="RedisEvictionsHigh").click()
+    page.wait_for_url("**/runbooks/alerts/redisevictionshigh/")
+    assert page.outside_requests == []
+
+
+def test_incident_links_to_its_alert_which_lists_it(page, sample_url):
+    page.goto(sample_url + "incidents/2025/")
+    page.get_by_role("link", name="INC-2025-003", exact=True).click()
+    page.wait_for_url("**/INC-2025-003-*/")
+    page.locator(".kb-panel a.kb-alert-link").click()
+    page.wait_for_url("**/runbooks/alerts/kubepodcrashlooping/")
+    incidents = page.locator("#incidents-detected-by-this-alert ~ .kb-table a", has_text="INC-2025-003")
+    assert incidents.count() == 1
+    rule = page.locator(".kb-alert-rule").inner_text()
+    assert "warning" in rule and "kube_pod_container_status_restarts_total" in rule
+    incidents.click()
+    assert page.locator("h1").inner_text().startswith("INC-2025-003")
+    assert page.outside_requests == []
+
+
+@pytest.mark.parametrize("page", [(375, 812)], indirect=True)
+@pytest.mark.parametrize("path", ["runbooks/alerts/", "runbooks/alerts/kubepodcrashlooping/"])
+def test_phone_viewport_has_no_horizontal_scroll(page, sample_url, path):
+    page.goto(sample_url + path)
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"{path}: content {widths[0]}px wide in a {widths[1]}px viewport"
