@@ -45,6 +45,18 @@ def run_kb(*args: str, input: str | None = None, env: dict | None = None) -> Res
         return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
+def write_files(folder: Path, files: dict[str, str | bytes]) -> Path:
+    """Write {relative path: text or bytes} under folder (text is dedented) and return the folder."""
+    for rel, content in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def kb_root(tmp_path):
     """A factory: write {relative path: text} into a fresh knowledge-base folder and return it."""
@@ -52,14 +64,7 @@ def kb_root(tmp_path):
     def make(files: dict[str, str | bytes] | None = None) -> Path:
         root = tmp_path / "kb"
         root.mkdir(exist_ok=True)
-        for rel, content in (files or {}).items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
-        return root
+        return write_files(root, files or {})
 
     return make
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import corpus_dir, run_kb
+from conftest import corpus_dir, run_kb, write_files
 
 from incidentkb.importers import convert_postmortem, convert_runbook, import_postmortems, import_runbooks, parse_duration
 from incidentkb.load import load
@@ -17,15 +17,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def write(folder: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
-    return folder
+write = write_files
 
 
 POSTMORTEM = """

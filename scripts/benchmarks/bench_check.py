@@ -8,6 +8,10 @@ For each size it generates a synthetic knowledge base (cached under
 - check: the whole `kb check` pipeline (load + validate + every check).
 It prints the best of --repeat runs and the ratios the issue sets bars for:
 check/bare at each size (bar: ≤ 2.5 at 10,000) and check(10k)/check(1k) (bar: ≤ 12).
+
+With --changed it also times `kb check --changed` after editing one incident of the
+largest knowledge base (made a git repository for it), against the full check
+(bar: at most a tenth).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--changed", action="store_true", help="also time kb check --changed on the largest size")
     args = parser.parse_args()
     results = {}
     print(f"{'incidents':>10} {'bare parse':>11} {'kb check':>10} {'check/bare':>11}")
@@ -85,6 +90,34 @@ def main() -> None:
         small, large = min(args.sizes), max(args.sizes)
         print(f"check({large:,}) / check({small:,}) = {results[large][1] / results[small][1]:.1f} "
               f"(size ratio {large / small:.0f})")
+    if args.changed:
+        changed_benchmark(max(args.sizes), results[max(args.sizes)][1], args.repeat)
+
+
+def changed_benchmark(n: int, full: float, repeat: int) -> None:
+    import shutil
+    import subprocess
+
+    from incidentkb.changed import changed_paths, check_changed
+
+    repo = CACHE / f"git-{n}"
+    if not (repo / ".git").exists():
+        shutil.rmtree(repo, ignore_errors=True)
+        shutil.copytree(knowledge_base(n), repo)
+        git = ["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "synthetic"], check=True)
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "."], check=True)
+    target = sorted((repo / "incidents").rglob("*.md"))[n // 2]
+    target.write_text(target.read_text(encoding="utf-8").replace("status: closed", "status: resolved"), encoding="utf-8")
+
+    def run(root: Path) -> int:
+        return len(check_changed(root, changed_paths(root)).findings)
+
+    changed = best_of(run, repo, repeat)
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "."], check=True)
+    print(f"kb check --changed, one incident edited in {n:,}: {changed:.2f}s = {changed / full:.3f} of the full check")
 
 
 if __name__ == "__main__":

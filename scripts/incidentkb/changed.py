@@ -9,13 +9,14 @@ name, which is enough to tell whether a reference or an id is taken.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .check import check_knowledge_base
 from .findings import Finding
-from .load import Layout, load_catalog, load_policy, load_record, record_files, relative
+from .load import Layout, load_catalog, load_policy, load_record
 from .model import KnowledgeBase
 
 
@@ -33,23 +34,53 @@ def _git(root: Path, *args: str) -> str:
     return result.stdout
 
 
-def changed_paths(root: Path, base: str | None = None) -> list[str]:
-    """Paths (relative to root) changed since `base` (default: the last commit), staged or not, and new files."""
+def _prefix(root: Path) -> str:
+    """Where root is inside its repository ('' at the top), or ChangedError when it is in none."""
     try:
-        _git(root, "rev-parse", "--show-toplevel")
+        return _git(root, "rev-parse", "--show-prefix").strip()
     except ChangedError:
         raise ChangedError(f"--changed needs a git repository; {root} is not inside one") from None
+
+
+def changed_paths(root: Path, base: str | None = None) -> list[str]:
+    """Paths (relative to root) changed since `base` (default: the last commit), staged or not, and new files.
+
+    One `git status` pass finds modified and untracked files (it stats the working tree once); the
+    commits since `base` come from a tree-to-tree diff, which reads no working files at all.
+    """
+    prefix = _prefix(root)
     names: set[str] = set()
+    fields = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".").split("\0")
+    index = 0
+    while index < len(fields):
+        entry = fields[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        names.add(entry[3:])
+        if entry[0] in "RC":  # a rename or copy: the next field is where it came from
+            names.add(fields[index])
+            index += 1
     if base:
         merge_base = _git(root, "merge-base", base, "HEAD").strip()
-        names |= set(_git(root, "diff", "--name-only", "--relative", merge_base, "HEAD").split("\n"))
-    names |= set(_git(root, "diff", "--name-only", "--relative", "HEAD").split("\n"))
-    names |= set(_git(root, "ls-files", "--others", "--exclude-standard").split("\n"))
-    return sorted(name for name in names if name)
+        names |= set(_git(root, "diff", "--name-only", "--no-renames", merge_base, "HEAD", "--", ".").split("\n"))
+    return sorted(name[len(prefix):] for name in names if name.startswith(prefix) and len(name) > len(prefix))
+
+
+def _record_names(root: Path, folders: dict[str, str]) -> dict[str, str]:
+    """{relative path: kind} of every record file git knows or sees, without walking the folders."""
+    listed = _git(root, "ls-files", "--cached", "--others", "--exclude-standard", "--", *folders.values())
+    kind_of = {}
+    for rel in listed.split("\n"):
+        if rel.endswith(".md"):
+            for kind, folder in folders.items():
+                if rel.startswith(folder + "/"):
+                    kind_of[rel] = kind
+    return kind_of
 
 
 def _id_from_name(kind: str, name: str) -> str:
-    stem = PurePosixPath(name).stem
+    stem = name.rsplit("/", 1)[-1].removesuffix(".md")
     if kind == "runbook":
         return stem
     parts = stem.split("-")
@@ -67,14 +98,11 @@ def check_changed(root: Path, paths: list[str], layout: Layout = Layout(), today
     root = Path(root)
     folders = layout.record_dirs()
     # Every record by its file name: enough for "does this id exist" and "is this id taken".
+    # git's index still lists a file deleted in the working tree: only files that exist are records.
+    kind_of = {rel: kind for rel, kind in _record_names(root, folders).items() if os.path.exists(root / rel)}
     names: dict[str, dict[str, list[str]]] = {kind: {} for kind in folders}
-    kind_of: dict[str, str] = {}
-    for kind, folder in folders.items():
-        for path in record_files(root, folder):
-            if path.suffix == ".md":
-                rel = relative(root, path)
-                names[kind].setdefault(_id_from_name(kind, rel), []).append(rel)
-                kind_of[rel] = kind
+    for rel, kind in kind_of.items():
+        names[kind].setdefault(_id_from_name(kind, rel), []).append(rel)
     changed_records = [p for p in paths if p in kind_of]
     config_changed = [p for p in paths if p in (layout.catalog, layout.policy)]
     # Deleted or renamed-away records: whoever referred to them must be checked.
@@ -117,11 +145,12 @@ def check_changed(root: Path, paths: list[str], layout: Layout = Layout(), today
     selected_set = set(selected) | set(config_changed)
     all_findings = check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog, today=today,
                                         known_ids=known)
-    findings += [f for f in all_findings if f.path in selected_set]
+    # Duplicate ids are blamed on the changed file (below), whichever of the two sorts first.
+    findings += [f for f in all_findings if f.path in selected_set and f.code != "duplicate-id"]
     # An id taken by a file that was not loaded.
     for kind, folder_records in records.items():
         for record in folder_records:
-            others = [p for p in names[kind].get(record.id, []) if p != record.path and p not in selected]
+            others = [p for p in names[kind].get(record.id, []) if p != record.path]
             if others and record.path in changed_records:
                 findings.append(Finding(record.path, record.line_of("id"), 1, "error", "duplicate-id",
                                         f"id: the {kind} id {record.id!r} is already used by {others[0]}",
