@@ -320,3 +320,29 @@ def test_sample_index_finds_every_word_in_its_chunk(sample_site):
     assert len(every_word) > 1000
     missing = [w for w in every_word if w not in words[_lookup(meta[2], w)]]
     assert missing == []
+
+
+def test_a_failed_build_leaves_no_pagefind_process(tmp_path):
+    # mkdocs serve rebuilds in one process: a build that failed before finish() must not leave
+    # its Pagefind service running; the next configure() (and the end of the process) closes it.
+    indexer = search.SearchIndexer(lambda: None, archive=None)
+    indexer.add_page('<article class="md-content__inner md-typeset"><h1>x</h1></article>',
+                     SimpleNamespace(url="x/", meta={}, file=SimpleNamespace(src_uri="x.md")))
+    process = indexer._service._proc
+    assert process.poll() is None
+    config = SimpleNamespace(plugins={}, theme=SimpleNamespace(dirs=[]), extra_css=[], extra_javascript=[],
+                             use_directory_urls=True, site_dir=str(tmp_path / "site"),
+                             config_file_path=str(tmp_path / "mkdocs.yml"))
+    search.configure(config, lambda: None)
+    assert process.wait(timeout=10) is not None and not search._LIVE
+
+
+def test_another_pagefind_version_is_left_as_written(tmp_path, caplog):
+    bundle = tmp_path / "pagefind"
+    (bundle / "index").mkdir(parents=True)
+    entry = {"version": "1.6.0", "languages": {"en": {"hash": "en_1", "wasm": "en", "page_count": 1}}}
+    (bundle / "pagefind-entry.json").write_text(json.dumps(entry))
+    (bundle / "pagefind.en_1.pf_meta").write_bytes(b"not read")
+    canonicalise_bundle(bundle)
+    assert (bundle / "pagefind.en_1.pf_meta").read_bytes() == b"not read"
+    assert "Pagefind 1.6.0 is installed" in caplog.text

@@ -114,8 +114,15 @@ def test_filters_narrow_by_type_severity_and_service(home):
     assert home.outside_requests == []
 
 
-def test_keyboard_as_in_material(home, sample_site):
+def test_slash_focuses_the_big_box_on_the_home_page(home):
+    home.locator("body").click(position={"x": 5, "y": 300})
+    home.keyboard.press("/")
+    assert home.evaluate("document.activeElement.closest('#kb-search-page') !== null")
+
+
+def test_keyboard_as_in_material(home, sample_site, sample_url):
     root, _ = sample_site
+    home.goto(sample_url + "incidents/")  # a page without the home page's big search box
     toggle = "document.getElementById('__search').checked"
     for key in ("/", "s"):
         home.locator("body").click(position={"x": 5, "y": 300})

@@ -36,7 +36,7 @@ def ours_project(n: int) -> Path:
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "index.md").write_text("# Knowledge base\n\n<!-- kb:recent-incidents -->\n", encoding="utf-8")
     (root / "mkdocs.yml").write_text(
-        f"site_name: ours\n{THEME}plugins: [search, {{incidentkb: {{today: '2026-11-28'}}}}]\n"
+        f"site_name: ours\n{THEME}plugins: [{{incidentkb: {{today: '2026-11-28'}}}}]\n"
         "nav: [index.md, incidents/index.md, runbooks/index.md, services/index.md]\n", encoding="utf-8")
     return root
 

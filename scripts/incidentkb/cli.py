@@ -330,7 +330,13 @@ def serve(root, dev_addr, archive, audience):
         host, _, port = (dev_addr or "127.0.0.1:8000").rpartition(":")
         if not port.isdigit():
             raise UsageProblem(f"--dev-addr {dev_addr!r}: expected HOST:PORT such as 127.0.0.1:8000")
-        serve_archive(archive, host or "127.0.0.1", int(port))
+        try:
+            serve_archive(archive, host or "127.0.0.1", int(port),
+                          on_ready=lambda url: click.echo(f"Serving {archive} at {url} (Ctrl-C stops)", err=True))
+        except ValueError as error:
+            raise UsageProblem(f"--offline {archive}: {error}") from None
+        except OSError as error:
+            raise UsageProblem(f"cannot serve on {host or '127.0.0.1'}:{port}: {error.strerror or error}") from None
         return
     sys.exit(serve_site(_require_root(root), dev_addr, audience))
 

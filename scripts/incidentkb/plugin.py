@@ -64,6 +64,9 @@ class IncidentKBConfig(Config):
     """When mkdocs.yml has no `nav`, build a small one (individual records are never in it)."""
     drafts = c.Optional(c.Type(bool))
     """Publish incidents whose post-mortem is a draft. Default: yes under `mkdocs serve`, no in a build."""
+    offline_archive = c.Optional(c.Type(str))
+    """Where the build writes the site as a zip for offline use, relative to the site (default: site.zip;
+    an empty string writes none)."""
     audience = c.Optional(c.Choice(AUDIENCES))
     """Who the site is for: public, internal (default) or restricted. Records above it are left out entirely."""
 

@@ -22,6 +22,7 @@ record first whatever the word statistics say.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import gzip
 import hashlib
@@ -59,8 +60,9 @@ THEME_DIR = Path(__file__).resolve().parent / "theme"
 # site, `mkdocs serve` cleans it up with its temporary folder, and readers can download it.
 ARCHIVE_NAME = "site.zip"
 
-# Elements whose text would only add noise: permalink anchors, the edit button.
-EXCLUDE_SELECTORS = [".headerlink", ".md-content__button", ".md-source-file"]
+# Elements whose text would only add noise: permalink anchors, the edit button, the labels of
+# the facts panel ("Services", "Started": on every record, and glued to their values in snippets).
+EXCLUDE_SELECTORS = [".headerlink", ".md-content__button", ".md-source-file", ".kb-facts dt"]
 
 # Pagefind writes UIs we do not use (ours lives in assets/search); dropping them keeps the
 # site and the offline archive smaller. Everything else in its output is needed.
@@ -269,6 +271,7 @@ class PagefindService:
         self._reader = threading.Thread(target=self._read_loop, name="pagefind-reader", daemon=True)
         self._writer.start()
         self._reader.start()
+        _LIVE.add(self)
 
     def request(self, payload: dict) -> Future:
         future: Future = Future()
@@ -279,7 +282,16 @@ class PagefindService:
         self._outbox.put((message_id, payload))
         return future
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the service has used so far (Linux; None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None
+
     def close(self) -> None:
+        _LIVE.discard(self)
         self._outbox.put(None)
         self._writer.join(timeout=10)
         if self._proc.poll() is None:
@@ -367,6 +379,17 @@ class PagefindService:
                 future.set_exception(PagefindError(reason + (f": {detail}" if detail else "")))
 
 
+# Services not closed yet: a build that failed before finish() leaves one behind; the next
+# configure() (mkdocs serve rebuilds in the same process) and the end of the process close it.
+_LIVE: set[PagefindService] = set()
+
+
+@atexit.register
+def _close_leftovers() -> None:
+    for service in list(_LIVE):
+        service.close()
+
+
 def pagefind_executable() -> Path:
     from pagefind.service import get_executable  # the wheel's binary, PAGEFIND_BINARY_PATH, or PATH
 
@@ -387,6 +410,7 @@ def pagefind_executable() -> Path:
 # The files are gzip("pagefind_dcd" + CBOR), with the few CBOR types handled here.
 
 _SIGNATURE = b"pagefind_dcd"
+PAGEFIND_FORMAT = "1.5."  # the version whose file layout this reads
 
 
 def _cbor_head(major: int, value: int) -> bytes:
@@ -631,14 +655,18 @@ def canonicalise_bundle(bundle: Path) -> None:
     """Finish Pagefind's output: index chunks split by rechunk_index, filters and meta in a stable order."""
     entry_path = bundle / "pagefind-entry.json"
     entry = json.loads(entry_path.read_text(encoding="utf-8"))
+    if not str(entry.get("version", "")).startswith(PAGEFIND_FORMAT):
+        log.warning(f"search: Pagefind {entry.get('version')} is installed; its output is used as it is written "
+                    f"(not reproducible, larger downloads). Install pagefind[extended] {PAGEFIND_FORMAT}x.")
+        return
     for language in entry["languages"].values():
         old_meta = bundle / f"pagefind.{language['hash']}.pf_meta"
         meta = _read_pagefind(old_meta)
         prefix = language["hash"].split("_", 1)[0]
         try:
             rechunk_index(bundle, meta, prefix)
-        except (ValueError, IndexError, UnicodeDecodeError) as error:  # a Pagefind version we do not know
-            log.warning(f"search: kept Pagefind's index chunks as they are ({error}); is pagefind 1.5 installed?")
+        except (ValueError, IndexError, UnicodeDecodeError) as error:  # a layout this does not know
+            log.warning(f"search: kept Pagefind's index chunks as they are: {error}")
         filters = []
         for name, chunk_hash in meta[3]:
             old_chunk = bundle / "filter" / f"{chunk_hash}.pf_filter"
@@ -755,11 +783,13 @@ class SearchIndexer:
 
                 archive = ArchiveWriter(self.archive)
                 archive.add_site(site_dir, skip_bundle=True)
+            zipped = time.perf_counter()
             try:
                 written.result()
             except PagefindError as error:
                 raise PluginError(f"incidentkb: Pagefind could not write the search index: {error}") from error
             index_written = time.perf_counter()
+            pagefind_cpu = service.cpu_seconds()
             for name in UNUSED_BUNDLE_FILES:
                 (bundle / name).unlink(missing_ok=True)
             canonicalise_bundle(bundle)
@@ -773,10 +803,12 @@ class SearchIndexer:
             service.close()
             self._service = None
         done = time.perf_counter()
-        log.info(f"search: {self.stats.pages} pages indexed ({self.stats.skipped} lists left out); after the last "
-                 f"page Pagefind needed {caught_up - started:.1f} s to catch up and {index_written - caught_up:.1f} s "
-                 f"to write, then {done - index_written:.1f} s to finish"
-                 + (f"; offline copy: {self.archive}" if self.archive else ""))
+        cpu = f" ({pagefind_cpu:.1f} s of CPU in all)" if pagefind_cpu is not None else ""
+        log.info(f"search: {self.stats.pages} pages indexed ({self.stats.skipped} lists left out, "
+                 f"{self.stats.sent_bytes / 1e6:.1f} MB sent); after the last page Pagefind needed "
+                 f"{caught_up - started:.1f} s to catch up and {index_written - caught_up:.1f} s to write{cpu} "
+                 f"(meanwhile {zipped - caught_up:.1f} s for our files and the archive), then "
+                 f"{done - index_written:.1f} s to finish" + (f"; offline copy: {self.archive}" if self.archive else ""))
 
     def _collect_page_errors(self) -> None:
         failures = []
@@ -825,6 +857,7 @@ def configure(config, site: Callable[[], object], *, archive: str | None = None)
 
     Returns None when KB_SEARCH=0 is set (to measure a build without search).
     """
+    _close_leftovers()
     if os.environ.get("KB_SEARCH", "1").strip() == "0":
         return None
     if any(name in config.plugins for name in ("search", "material/search")):

@@ -14,8 +14,8 @@
   var PAGE_SIZE = 10;
   var FIRST_BATCH = 4; // results loaded before the rest of the page: a stale query wastes fewer fragments
   var DEBOUNCE_MS = 80; // a search per pause in typing, not per key: each one may load index chunks
-  // A word of one or two letters at the end is most likely still being typed, and as a prefix it
-  // would load an index chunk of its own: wait longer before searching it.
+  // A word of one or two characters at the end is most likely still being typed, and as a prefix
+  // it would load an index chunk of its own: wait longer before searching it.
   var SHORT_WORD_DEBOUNCE_MS = 350;
   var MIN_WORD_SEARCH = 2; // characters; one letter would load a whole index chunk for nothing useful
 
@@ -252,10 +252,8 @@
     this.root.setAttribute("data-kb-search-state", "searching"); // "done" once results are shown (for tests)
     window.clearTimeout(this.timer);
     if (delay == null) {
-      var words = this.input.value.split(/[\s\p{P}\p{S}]+/u).filter(Boolean);
-      var last = words.length ? words[words.length - 1] : "";
-      delay = last && last.length < 3 && !/[\s\p{P}\p{S}]$/u.test(this.input.value) ? SHORT_WORD_DEBOUNCE_MS
-        : DEBOUNCE_MS;
+      var last = /\S*$/.exec(this.input.value)[0]; // "db-primary-01" is one word here, "x509: c" ends in "c"
+      delay = last && last.length < 3 ? SHORT_WORD_DEBOUNCE_MS : DEBOUNCE_MS;
     }
     this.timer = window.setTimeout(function () { view.run(token); }, delay);
   };
