@@ -37,7 +37,7 @@ def ours_project(n: int) -> Path:
     (root / "docs" / "index.md").write_text("# Knowledge base\n\n<!-- kb:recent-incidents -->\n", encoding="utf-8")
     (root / "mkdocs.yml").write_text(
         f"site_name: ours\n{THEME}plugins: [{{incidentkb: {{today: '2026-11-28'}}}}]\n"
-        "nav: [index.md, incidents/index.md, runbooks/index.md, services/index.md]\n", encoding="utf-8")
+        "nav: [index.md]\n", encoding="utf-8")  # the same one-page nav as the plain build
     return root
 
 

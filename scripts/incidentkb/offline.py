@@ -46,7 +46,7 @@ def archive_order(relative: str) -> tuple[bool, str]:
 class ArchiveWriter:
     """Writes a site into a zip in archive_order, possibly in two steps (site, then search bundle)."""
 
-    def __init__(self, out: Path, root: str | None = None, compresslevel: int = 6):
+    def __init__(self, out: Path, root: str | None = None, compresslevel: int = 1):
         self.out = Path(out)
         self.root = (root if root is not None else self.out.stem).strip("/")
         self.out.parent.mkdir(parents=True, exist_ok=True)

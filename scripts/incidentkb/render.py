@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from . import urls
@@ -109,6 +109,11 @@ def demote_headings(markdown: str, levels: int = 1) -> str:
     return "\n".join(out)
 
 
+# Compiled templates are kept between builds (in the system's temporary folder): compiling the page
+# templates took about half a second of every build.
+_BYTECODE_CACHE = FileSystemBytecodeCache()
+
+
 @dataclass(frozen=True)
 class GeneratedPage:
     path: str  # site source path, e.g. incidents/2025/INC-2025-014-x.md
@@ -138,7 +143,7 @@ class Renderer:
         self.severity_by_id = {s["id"]: s for s in kb.policy.severities}
         self.env = Environment(loader=PackageLoader("incidentkb", "templates/pages"), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True)
+                               keep_trailing_newline=True, bytecode_cache=_BYTECODE_CACHE, auto_reload=False)
         self.env.filters.update(md=md_text, dur=fmt_duration, ts=fmt_timestamp, day=fmt_date, since=fmt_since,
                                 raw=raw_html)
         self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today, policy=kb.policy)
@@ -395,18 +400,24 @@ def fill_snippets(markdown: str, page: str, renderer: Renderer) -> str:
 
 
 def render_site(kb: KnowledgeBase, options: RenderOptions | None = None) -> tuple[list[GeneratedPage], Renderer]:
-    """Every generated page of the site, in a deterministic order."""
+    """Every generated page of the site, in a deterministic order.
+
+    Pages that show similar incidents (incident pages, the reports) are rendered last: the
+    similar-incident index may still be computing in a background process (see site.py).
+    """
+    from .alerts import alert_pages
+    from .report import report_pages
+    from .training import training_pages
+
     renderer = Renderer(kb, options)
-    pages = [renderer.incident(i) for i in kb.incidents]
-    pages += [renderer.runbook(r) for r in kb.runbooks]
-    pages += [renderer.catalog_entry(e) for e in kb.services + kb.vendors]
-    pages += [renderer.problem(p) for p in kb.problems]
-    pages += renderer.index_pages()
-    pages += renderer.policy_pages()
-    from .report import report_pages  # the reports section; imported here to keep this edit to one place
-    pages += report_pages(renderer)
-    from .alerts import alert_pages  # alert pages and the coverage page; one edit, like the reports
-    pages += alert_pages(renderer)
-    from .training import training_pages  # the training path, glossary and drills; one edit, like the reports
-    pages += training_pages(renderer)
+    runbooks = [renderer.runbook(r) for r in kb.runbooks]
+    catalog = [renderer.catalog_entry(e) for e in kb.services + kb.vendors]
+    problems = [renderer.problem(p) for p in kb.problems]
+    indexes = renderer.index_pages()
+    policy = renderer.policy_pages()
+    alerts = alert_pages(renderer)
+    training = training_pages(renderer)
+    incidents = [renderer.incident(i) for i in kb.incidents]
+    reports = report_pages(renderer)
+    pages = incidents + runbooks + catalog + problems + indexes + policy + reports + alerts + training
     return pages, renderer

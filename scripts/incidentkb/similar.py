@@ -72,7 +72,7 @@ NEIGHBOUR_POSTINGS = 64  # records kept per term for finding neighbours (those w
 # Postings scanned per record when looking for its neighbours (strongest terms first): at least SCAN_BUDGET,
 # more in a smaller knowledge base, as long as all records together stay within SCAN_TOTAL.
 SCAN_BUDGET = 500
-SCAN_TOTAL = 6_000_000
+SCAN_TOTAL = 2_000_000
 CANDIDATES = 10  # candidates re-ranked with the structured score
 TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
 STRUCTURE_WEIGHTS = {"services": 0.3, "tags": 0.2, "categories": 0.15, "alert": 0.25, "runbooks": 0.15, "title": 0.3}

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date
 from importlib import resources
 from pathlib import Path
 
 from . import urls
 from .alerts import rule_paths
+from .background import Deferred
 from .audience import DEFAULT_AUDIENCE, for_audience
 from .check import check_knowledge_base
+from .policy import check_policy
 from .findings import Finding, sort_findings
 from .load import Layout, load
 from .mdlinks import fix_links
@@ -35,8 +38,9 @@ class SiteBuild:
     docs_prefix: str = "docs"  # docs_dir relative to the knowledge-base root
     abbreviations: bool = True  # append glossary definitions to pages (see training.add_abbreviations)
 
-    @property
+    @cached_property
     def record_pages(self) -> frozenset[str]:
+        # Computed once: every page's Markdown asks for it (a property here made builds quadratic, measured).
         return frozenset(page.path for page in self.pages if page.record)
 
     def fill_snippets(self, markdown: str, page: str) -> str:
@@ -94,6 +98,22 @@ class SiteBuild:
         return nav
 
 
+SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
+
+
+class NeighboursLater:
+    """Stands in for the similar-incident index while a child process computes it: the pages and the
+    reports only ask it for every incident's neighbours."""
+
+    def __init__(self, deferred: Deferred):
+        self._deferred = deferred
+
+    def all_neighbours(self, top: int = SIMILAR_SHOWN) -> dict:
+        if top != SIMILAR_SHOWN:
+            raise ValueError(f"only the {SIMILAR_SHOWN} nearest neighbours are computed for the site")
+        return self._deferred.result()[0]
+
+
 def read_assets() -> dict[str, bytes]:
     package = resources.files("incidentkb") / "assets"
     return {site_path: (package / name).read_bytes() for site_path, name in ASSETS.items()}
@@ -104,12 +124,15 @@ def build_site(root: Path, today: date | None = None, directory_urls: bool = Tru
                include_drafts: bool = True) -> SiteBuild:
     """Load and check everything, then render what `audience` may see (and drafts, if asked)."""
     kb, findings = load(root, layout)
-    findings = sort_findings(findings + check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog,
-                                                             today=today))
+    # The checks run in a forked child while this process renders (see background.py); only the policy's own
+    # problems are needed at once, to stop a build with a broken policy file before anything is rendered.
+    checks = Deferred(lambda: check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog, today=today))
     fatal = ""
-    policy_errors = [f for f in findings if f.path == layout.policy and f.is_error]
+    policy_errors = [f for f in findings + check_policy(kb.policy, kb.severities_in_use)
+                     if f.path == layout.policy and f.is_error]
     if policy_errors:
         fatal = f"{layout.policy} has {len(policy_errors)} error(s); fix them before publishing (run `kb check`)."
+        findings = sort_findings(findings + checks.result())
     options = RenderOptions(today=today or date.today(), directory_urls=directory_urls, site_url=site_url or "")
     if fatal:
         # Nothing is rendered from a broken policy: the build stops before anything is published.
@@ -122,10 +145,18 @@ def build_site(root: Path, today: date | None = None, directory_urls: bool = Tru
             options.compliance_kb = shown
             shown = replace(shown, incidents=[i for i in shown.incidents if i.path not in drafts], severities_in_use={})
             hidden |= drafts
-    options.similar = SimilarityIndex.build(shown)
+    # The similar-incident index is computed in a forked child while this process renders the pages that do
+    # not need it (see background.py); incident pages and reports wait for it.
+    def similar_work():
+        index = SimilarityIndex.build(shown)
+        url_of = lambda record: urls.page_url(urls.record_page(record), directory_urls)  # noqa: E731
+        return index.all_neighbours(SIMILAR_SHOWN), browser_index_files(index, shown, url_of)
+
+    similar = Deferred(similar_work)
+    options.similar = NeighboursLater(similar)
     pages, renderer = render_site(shown, options)
     pages.append(GeneratedPage("similar.md", renderer.render("similar.md.j2", "similar.md")))
     assets = read_assets()
-    assets.update(browser_index_files(options.similar, shown,
-                                      lambda record: urls.page_url(urls.record_page(record), directory_urls)))
+    assets.update(similar.result()[1])
+    findings = sort_findings(findings + checks.result())
     return SiteBuild(shown, findings, pages, renderer, layout, assets, fatal, hidden, docs_prefix)
