@@ -57,3 +57,45 @@ def test_phone_viewport_has_no_horizontal_scroll(page, sample_url, path):
     page.goto(sample_url + path)
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], f"{path}: content {widths[0]}px wide in a {widths[1]}px viewport"
+
+
+@pytest.fixture
+def archive_url(sample_site):
+    """The sample site served from its zip: unlike http.server, it answers a missing page with 404.html,
+    as static hosts do."""
+    import threading
+
+    from incidentkb.offline import archive_server
+
+    server = archive_server(sample_site[1] / "site.zip", "127.0.0.1", 0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_runbook_url_with_the_alerts_own_spelling_lands_on_its_page(page, archive_url):
+    # Alerting rules write the alert's name as it is spelled; the alert pages live at lower-case URLs.
+    page.goto(archive_url + "runbooks/alerts/KubePodCrashLooping/")
+    page.wait_for_url("**/runbooks/alerts/kubepodcrashlooping/")
+    assert page.locator("h1").inner_text().startswith("KubePodCrashLooping")
+    assert page.locator("a.kb-runbook-link").count() == 1
+    assert page.outside_requests == []
+
+
+def test_unknown_alert_says_no_runbook_yet_and_how_to_write_one(page, archive_url):
+    page.goto(archive_url + "runbooks/alerts/nosuchalert%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E/")
+    heading = page.locator("h1").inner_text()
+    assert heading == "No runbook yet for nosuchalert<img src=x onerror=alert(1)>"  # shown as text, not markup
+    body = page.locator("#kb-404-text").inner_text()
+    assert "kb new runbook" in body and "alerts:" in body
+    page.get_by_role("link", name="Every alert the knowledge base knows, with its runbook").click()
+    page.wait_for_url("**/runbooks/alerts/")
+    assert page.locator("h1").inner_text().startswith("Alert coverage")
+    assert page.dialogs == [] and page.outside_requests == []
+
+
+def test_any_other_missing_page_gets_the_plain_404(page, archive_url):
+    page.goto(archive_url + "no/such/page/")
+    assert page.locator("h1").inner_text() == "Page not found"
+    assert page.locator("article img").count() == 0
