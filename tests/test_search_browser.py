@@ -235,3 +235,18 @@ def test_phone_search_opens_full_screen(browser, sample_url):
     width = page.evaluate("document.querySelector('[data-kb-search] .md-search__inner').getBoundingClientRect().width")
     assert width == 375
     context.close()
+
+
+def test_typing_at_a_persons_pace_searches_once_at_the_pause(home, sample_url):
+    """At 150 ms a key the half-typed words must not each fetch index chunks and snippets (the 500 kB bar)."""
+    home.goto(sample_url + "incidents/")  # one search box here: the header's
+    requested: list[str] = []
+    home.on("request", lambda request: requested.append(request.url))
+    home.keyboard.press("/")
+    home.keyboard.type("x509: certificate has expired", delay=150)
+    wait_done(home)
+    assert home.locator("[data-kb-search] .md-search-result__item").count() > 0
+    assert not [url for url in requested if "/kb-search/exact/" in url], "two words are never an exact key"
+    fragments = [url for url in requested if "/pagefind/fragment/" in url]
+    assert len(fragments) <= 10, f"{len(fragments)} result snippets loaded: searches ran while typing"
+    assert home.errors == []

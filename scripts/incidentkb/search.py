@@ -202,6 +202,8 @@ def exact_entries(kb: KnowledgeBase, directory_urls: bool = True) -> dict[str, l
         url = urls.page_url(urls.record_page(record), directory_urls)
         services = record.services if kind != "service" else [record.id]
         row = [url, title, kind, snippet, severity, " ".join(services or ())]
+        if any(ch.isspace() for ch in key.strip()):
+            return  # the search box looks up one word only (kb-search.js, exactLookup)
         bucket = entries.setdefault(normalise_key(key), [])
         if row not in bucket:
             bucket.append(row)

@@ -14,6 +14,12 @@
   var PAGE_SIZE = 10;
   var FIRST_BATCH = 4; // results loaded before the rest of the page: a stale query wastes fewer fragments
   var DEBOUNCE_MS = 80; // a search per pause in typing, not per key: each one may load index chunks
+  // Someone typing steadily (150 ms a key, say) pauses longer than that between keys only when
+  // the query is done: wait for a pause longer than their own rhythm, so the words half typed do
+  // not each load index chunks and result snippets (measured: 626 kB instead of 473 kB for
+  // "checkout latency rollback" typed at 150 ms a key).
+  var RHYTHM_FACTOR = 1.5;
+  var MAX_DEBOUNCE_MS = 300;
   // A word of one or two characters at the end is most likely still being typed, and as a prefix
   // it would load an index chunk of its own: wait longer before searching it.
   var SHORT_WORD_DEBOUNCE_MS = 350;
@@ -114,7 +120,8 @@
 
   function exactLookup(query, settings) {
     var key = exactKey(query);
-    if (!key) return Promise.resolve([]);
+    // Every key is one id or alert name, never two words: "connection refused" need not fetch a shard.
+    if (!key || /\s/.test(key)) return Promise.resolve([]);
     var shard = fnv1a(key) % settings.shards;
     if (!shards[shard]) {
       shards[shard] = fetchJson("kb-search/exact/" + shard + ".json").catch(function () { return {}; });
@@ -184,6 +191,8 @@
     this.header = !!options.header;
     this.token = 0;
     this.timer = null;
+    this.lastInput = 0;
+    this.gaps = []; // the last few intervals between keys, in ms
     this.results = [];
     this.shown = 0;
     this.exactUrls = {};
@@ -196,7 +205,7 @@
   SearchView.prototype.bind = function () {
     var view = this;
     var form = this.input.form;
-    this.input.addEventListener("input", function () { view.schedule(); });
+    this.input.addEventListener("input", function () { view.noteKey(); view.schedule(); });
     this.input.addEventListener("focus", function () {
       if (view.header) setOpen(true);
       loadEngine().then(function (loaded) { view.fillFilters(loaded); }, function () {});
@@ -246,6 +255,22 @@
     return chosen;
   };
 
+  SearchView.prototype.noteKey = function () {
+    var now = Date.now();
+    var gap = now - this.lastInput;
+    this.lastInput = now;
+    if (gap < 1000) this.gaps = this.gaps.concat([gap]).slice(-4); // longer: a new start, not a rhythm
+    else this.gaps = [];
+  };
+
+  // How long to wait after this key: a little longer than this person's usual gap between keys.
+  SearchView.prototype.typingPause = function () {
+    if (this.gaps.length < 2) return DEBOUNCE_MS;
+    var sorted = this.gaps.slice().sort(function (a, b) { return a - b; });
+    var median = sorted[Math.floor(sorted.length / 2)];
+    return Math.min(MAX_DEBOUNCE_MS, Math.max(DEBOUNCE_MS, Math.round(median * RHYTHM_FACTOR)));
+  };
+
   SearchView.prototype.schedule = function (delay) {
     var view = this;
     var token = ++this.token; // results of any earlier query still on their way are now stale
@@ -253,7 +278,7 @@
     window.clearTimeout(this.timer);
     if (delay == null) {
       var last = /\S*$/.exec(this.input.value)[0]; // "db-primary-01" is one word here, "x509: c" ends in "c"
-      delay = last && last.length < 3 ? SHORT_WORD_DEBOUNCE_MS : DEBOUNCE_MS;
+      delay = Math.max(this.typingPause(), last && last.length < 3 ? SHORT_WORD_DEBOUNCE_MS : 0);
     }
     this.timer = window.setTimeout(function () { view.run(token); }, delay);
   };
