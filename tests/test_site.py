@@ -82,6 +82,22 @@ def test_two_builds_are_byte_identical(sample_site, tmp_path):
     assert differing == []
 
 
+def test_pages_built_in_worker_processes_are_the_pages_mkdocs_builds(sample_site, tmp_path, monkeypatch):
+    """By default generated pages are converted and templated in forked workers (parallel.py);
+    KB_WORKERS=1 leaves every page to MkDocs. Both must write the same bytes."""
+    from datetime import date
+
+    from incidentkb.publish import build
+
+    root, _ = sample_site
+    sites = {}
+    for workers in ("2", "1"):
+        monkeypatch.setenv("KB_WORKERS", workers)
+        sites[workers] = snapshot(build(root, site_dir=tmp_path / workers, today=date.fromisoformat(TODAY)))
+    assert sites["2"].keys() == sites["1"].keys()
+    assert sorted(path for path in sites["2"] if sites["2"][path] != sites["1"][path]) == []
+
+
 def test_generated_tree_builds_with_plain_mkdocs(sample_site, tmp_path):
     root, _ = sample_site
     out = tmp_path / "tree"

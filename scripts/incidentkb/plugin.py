@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
+
+import jinja2
 from pathlib import Path
 
 from mkdocs.config import config_options as c
@@ -22,7 +24,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .audience import AUDIENCES, DEFAULT_AUDIENCE
-from .parallel import ParallelConverter, eligible
+from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
 from .render import RAW_BLOCK
 from .site import SiteBuild, build_site
@@ -164,8 +166,14 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self.site is not None and eligible(config, self.serving):
             ours = [f.src_uri for f in files.documentation_pages() if f.generated_by and f.src_uri.endswith(".md")]
             if ours:
-                self.converter = ParallelConverter(config, files, ours, workers=os.cpu_count() or 2)
+                self.converter = ParallelConverter(config, files, nav, ours, workers=worker_count(),
+                                                   finish=collapse_whitespace)
         return nav
+
+    def on_env(self, env, *, config, files):
+        if self.converter is not None:  # the template of the pages the workers built (parallel.py)
+            env.loader = jinja2.ChoiceLoader([env.loader, jinja2.DictLoader({PREBUILT_TEMPLATE: PREBUILT_SOURCE})])
+        return env
 
     def on_pre_page(self, page, *, config, files):
         if self.converter is not None and page.file.src_uri in self.converter.uris:
@@ -199,7 +207,10 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         return html
 
     def on_post_page(self, output: str, *, page, config) -> str:
-        output = collapse_whitespace(output)
+        if self._adopted(page):
+            del page.kb_prebuilt_html  # written by MkDocs from `output` now; at 10,000 pages it is 400 MB
+        else:
+            output = collapse_whitespace(output)
         if self.search is not None:
             self.search.add_page(output, page)
         return output
