@@ -642,3 +642,13 @@ def test_browser_files_are_deterministic_and_small(small):
     assert all(path.startswith("assets/similar/") for path in files)
     manifest = json.loads(files["assets/similar/manifest.js"].decode().split(",", 2)[2].rsplit(")", 1)[0])
     assert manifest["incidents"] == 6 and manifest["records"] == 9
+
+
+def test_reasons_on_a_page_name_each_kind_once():
+    from incidentkb.similar import reasons_in_words
+
+    reasons = ["same service: dns", "same tag: tls", "same tag: certificates", "same alert: CertificateExpiry",
+               "both mention 'x509'", "both mention 'has expired'", "both used runbook: cert-renewal"]
+    assert reasons_in_words(reasons) == ("same service: dns; same tag: tls, certificates; same alert: CertificateExpiry; "
+                                         "both mention 'x509', 'has expired'; both used runbook: cert-renewal")
+    assert reasons_in_words([]) == ""

@@ -24,6 +24,7 @@ from . import urls
 from .fieldref import render_field_reference
 from .links import Links, build_links
 from .model import OPEN_ACTION_STATUSES, CatalogEntry, Incident, KnowledgeBase, Record, Runbook
+from .similar import reasons_in_words
 
 # Generated raw HTML is fenced by these comments. The plugin swaps each fenced block
 # for a placeholder before Markdown runs and puts it back after, because
@@ -146,7 +147,8 @@ class Renderer:
                                keep_trailing_newline=True, bytecode_cache=_BYTECODE_CACHE, auto_reload=False)
         self.env.filters.update(md=md_text, dur=fmt_duration, ts=fmt_timestamp, day=fmt_date, since=fmt_since,
                                 raw=raw_html)
-        self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today, policy=kb.policy)
+        self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today, policy=kb.policy,
+                                reasons_in_words=reasons_in_words)
 
     # -------------------------------------------------------------- helpers for templates
 

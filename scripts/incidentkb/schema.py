@@ -192,10 +192,13 @@ class Integer(FieldType):
     def __init__(self, minimum: int | None = 0):
         self.minimum = minimum
 
+    accepted: tuple[type, ...] = (int,)
+    json_type = "integer"
+    hint = "Write digits only, without quotes or units."
+
     def convert(self, value, ctx, where):
-        if isinstance(value, bool) or not isinstance(value, int):
-            hint = "Write digits only, without quotes or units." if isinstance(value, str) else ""
-            return self.wrong_type(value, ctx, where, hint)
+        if isinstance(value, bool) or not isinstance(value, self.accepted):
+            return self.wrong_type(value, ctx, where, self.hint if isinstance(value, str) else "")
         if self.minimum is not None and value < self.minimum:
             ctx.report(where, "out-of-range", f"{value} is below the minimum {self.minimum}",
                        f"Use a number of at least {self.minimum}.")
@@ -203,7 +206,7 @@ class Integer(FieldType):
         return value
 
     def json_schema(self, choices):
-        schema = {"type": "integer"}
+        schema = {"type": self.json_type}
         if self.minimum is not None:
             schema["minimum"] = self.minimum
         return schema
@@ -211,22 +214,9 @@ class Integer(FieldType):
 
 class Number(Integer):
     label = "a number"
-
-    def convert(self, value, ctx, where):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            hint = "Write digits only, without quotes, currency signs or units." if isinstance(value, str) else ""
-            return self.wrong_type(value, ctx, where, hint)
-        if self.minimum is not None and value < self.minimum:
-            ctx.report(where, "out-of-range", f"{value} is below the minimum {self.minimum}",
-                       f"Use a number of at least {self.minimum}.")
-            return INVALID
-        return value
-
-    def json_schema(self, choices):
-        schema = {"type": "number"}
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        return schema
+    accepted = (int, float)
+    json_type = "number"
+    hint = "Write digits only, without quotes, currency signs or units."
 
 
 class Boolean(FieldType):

@@ -616,6 +616,28 @@ def _term_reasons(ranked: Iterable[str], said: set, verb: str, surface: dict, li
     return out
 
 
+def reasons_in_words(reasons: Iterable[str]) -> str:
+    """The reasons as one line for a page: each kind named once, its values after it.
+
+    ["same tag: dns", "same tag: tls", "both mention 'x509'", "both mention 'expired'"]
+    -> "same tag: dns, tls; both mention 'x509', 'expired'". Five similar incidents on every
+    page repeat these words thousands of times at 10,000 incidents; said once they also read better.
+    """
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for reason in reasons:
+        if ": " in reason:
+            label, value = reason.split(": ", 1)
+            key = (label, ": ")
+        elif reason.startswith("both mention "):
+            key, value = ("both mention", " "), reason[len("both mention "):]
+        else:
+            key, value = (reason, ""), ""
+        grouped.setdefault(key, [])
+        if value:
+            grouped[key].append(value)
+    return "; ".join(label + (separator + ", ".join(values) if values else "") for (label, separator), values in grouped.items())
+
+
 # ------------------------------------------------------------------ the browser index
 
 BROWSER_DIR = "assets/similar"
