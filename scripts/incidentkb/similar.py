@@ -642,7 +642,7 @@ def reasons_in_words(reasons: Iterable[str]) -> str:
 
 BROWSER_DIR = "assets/similar"
 SHARD_TARGET_BYTES = 24_000  # average size of a term shard: a query fetches one shard per distinct term
-RECORD_CHUNK = 64  # records per record file: a query fetches the files of its ~20 best candidates
+RECORD_CHUNK = 16  # records per record file: a query fetches the files of its ~30 best candidates, 4 kB each
 
 
 def _shard_count(total_bytes: int, target: int) -> int:
