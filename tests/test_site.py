@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,20 +83,58 @@ def test_two_builds_are_byte_identical(sample_site, tmp_path):
     assert differing == []
 
 
-def test_pages_built_in_worker_processes_are_the_pages_mkdocs_builds(sample_site, tmp_path, monkeypatch):
-    """By default generated pages are converted and templated in forked workers (parallel.py);
-    KB_WORKERS=1 leaves every page to MkDocs. Both must write the same bytes."""
-    from datetime import date
+def build_in_process(root: Path, site_dir: Path, monkeypatch, workers: str) -> tuple[dict[str, str], int]:
+    """Build `root` with MkDocs in this process (so a test can patch what the forked workers run).
 
-    from incidentkb.publish import build
+    Returns the snapshot of the site and how many pages were taken from a worker."""
+    import incidentkb.parallel as parallel
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
 
-    root, _ = sample_site
-    sites = {}
-    for workers in ("2", "1"):
-        monkeypatch.setenv("KB_WORKERS", workers)
-        sites[workers] = snapshot(build(root, site_dir=tmp_path / workers, today=date.fromisoformat(TODAY)))
-    assert sites["2"].keys() == sites["1"].keys()
-    assert sorted(path for path in sites["2"] if sites["2"][path] != sites["1"][path]) == []
+    monkeypatch.setenv("KB_WORKERS", workers)
+    monkeypatch.setenv("KB_TODAY", TODAY)
+    monkeypatch.setenv("NO_MKDOCS_2_WARNING", "1")
+    adopted = []
+    original = parallel.ParallelConverter.adopt
+    monkeypatch.setattr(parallel.ParallelConverter, "adopt",
+                        lambda self, page, files: adopted.append(page) or original(self, page, files))
+    config = load_config(str(root / "mkdocs.yml"), site_dir=str(site_dir), strict=True)
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        build(config)
+    finally:
+        config.plugins.on_shutdown()
+    return snapshot(site_dir), sum(1 for page in adopted if getattr(page, "kb_adopted", False))
+
+
+@pytest.fixture(scope="module")
+def serial_build(sample_site, tmp_path_factory):
+    """The sample site built with KB_WORKERS=1: every page by MkDocs itself, as MkDocs alone would."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return build_in_process(sample_site[0], tmp_path_factory.mktemp("serial"), monkeypatch, "1")[0]
+
+
+def test_pages_built_in_worker_processes_are_the_pages_mkdocs_builds(sample_site, serial_build, tmp_path, monkeypatch):
+    """By default the generated pages are converted and templated in forked workers (parallel.py)."""
+    built, from_workers = build_in_process(sample_site[0], tmp_path / "site", monkeypatch, "2")
+    assert from_workers > 200, "the workers did not build the generated pages"
+    assert built.keys() == serial_build.keys()
+    assert sorted(path for path in built if built[path] != serial_build[path]) == []
+
+
+def test_a_worker_that_fails_costs_time_not_correctness(sample_site, serial_build, tmp_path, monkeypatch, caplog):
+    import incidentkb.parallel as parallel
+
+    def broken(*args, **kwargs):  # runs only in the forked workers
+        raise RuntimeError("worker broke")
+
+    monkeypatch.setattr(parallel, "_build", broken)
+    caplog.set_level("INFO")
+    built, from_workers = build_in_process(sample_site[0], tmp_path / "site", monkeypatch, "2")
+    assert from_workers == 0
+    assert "a build worker stopped without a result" in caplog.text
+    assert sorted(path for path in built if built.get(path) != serial_build.get(path)) == []
+    assert built.keys() == serial_build.keys()
 
 
 def test_generated_tree_builds_with_plain_mkdocs(sample_site, tmp_path):
@@ -169,3 +208,14 @@ def test_durations_read_well(minutes, text):
     from datetime import timedelta
 
     assert fmt_duration(timedelta(minutes=minutes)) == text
+
+
+def test_a_warning_on_a_navigation_page_is_reported_once(sample_copy):
+    """Workers also convert the navigation's pages (for their titles); their warnings are the parent's to report."""
+    index = sample_copy / "docs" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + "\n[broken](no-such-page.md)\n", encoding="utf-8")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "KB_WORKERS": "2", "KB_TODAY": TODAY}
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(sample_copy / "out")],
+                            cwd=sample_copy, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("no-such-page.md") == 1, result.stderr

@@ -1,22 +1,30 @@
-"""Work in a forked process, so a site build uses the machine's second core.
+"""Work in a forked process, so that a site build uses more than one core.
 
-MkDocs builds on one core. The similar-incident index (its build and every incident's
-neighbours) needs only the loaded knowledge base, so a forked child computes it
-while the parent checks and renders the other pages; the parent picks the result
-up when the first page that needs it is rendered. Where fork is not available, or
-the child fails, the work runs in the parent: the output is the same either way.
+MkDocs builds on one core. Some of our work needs only what is already loaded: the
+similar-incident index and the checks (site.py), and the conversion of the generated
+pages (parallel.py). A forked child computes it while the parent goes on, and sends
+the result back through a pipe (pickled).
+
+Two ways to end, chosen by the caller:
+- `result()`: where fork is not available, or the child failed (killed, out of memory,
+  an exception), the parent computes the value itself. For a pure computation that
+  gives the same value, and an exception is raised in the parent, where it is reported
+  like any other.
+- `take()`: returns FAILED instead, and keeps nothing; the caller decides what to do.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import struct
+import signal
 from collections.abc import Callable
+
+FAILED = object()  # what take() returns when the child gave no result
 
 
 class Deferred:
-    """A value computed by `compute()` in a forked child; `.result()` waits for it."""
+    """A value computed by `compute()` in a forked child."""
 
     def __init__(self, compute: Callable[[], object]):
         self._compute = compute
@@ -39,32 +47,53 @@ class Deferred:
             os.close(read)
             status = 0
             try:
-                payload = pickle.dumps(self._compute(), protocol=pickle.HIGHEST_PROTOCOL)
+                value = self._compute()
                 with os.fdopen(write, "wb") as out:
-                    out.write(struct.pack("!Q", len(payload)))
-                    out.write(payload)
-            except BaseException:  # noqa: BLE001 - the parent computes it again and reports any error
+                    pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # noqa: BLE001 - the parent sees no result and falls back (see the docstring)
                 status = 1
             finally:
                 os._exit(status)
         os.close(write)
         self._pid, self._read = pid, read
 
-    def result(self):
-        if self._done:
-            return self._value
-        value = None
-        if self._read is not None:
+    def _receive(self):
+        """The child's value, or FAILED; reaps the child."""
+        if self._read is None:
+            return FAILED
+        value = FAILED
+        try:
             with os.fdopen(self._read, "rb") as source:
-                header = source.read(8)
-                if len(header) == 8:
-                    (size,) = struct.unpack("!Q", header)
-                    data = source.read(size)
-                    if len(data) == size:
-                        value = pickle.loads(data)
-            os.waitpid(self._pid, 0)
+                value = pickle.load(source)  # straight from the pipe: no second copy of the bytes
+        except Exception:  # noqa: BLE001 - a child that died mid-way leaves a truncated pickle: no result
+            value = FAILED
+        finally:
             self._read = None
-        if value is None:
-            value = self._compute()  # no fork here, or the child failed: do it ourselves
-        self._value, self._done = value, True
+            os.waitpid(self._pid, 0)
         return value
+
+    def result(self):
+        """The value; computed here when the child gave none. Kept for later calls."""
+        if not self._done:
+            value = self._receive()
+            self._value = self._compute() if value is FAILED else value
+            self._done = True
+        return self._value
+
+    def take(self):
+        """The child's value, or FAILED. Nothing is kept: a second call returns FAILED."""
+        value = self._receive()
+        self._compute = None  # what the closure holds can go too
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child if it is still running (a build that failed does not need its result)."""
+        if self._read is None:
+            return
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(self._read)
+        self._read = None
+        os.waitpid(self._pid, 0)

@@ -4,7 +4,11 @@
 - on_files:  load + check (findings go to the MkDocs log, so --strict fails on them),
              render every generated page as an in-memory file; nothing is written
              into docs/, incidents/ or runbooks/ (mkdocs serve would rebuild forever).
+- on_nav:    start the workers that build the generated pages (parallel.py);
+  on_pre_page hands each page its worker's result, on_env adds the template that outputs it.
 - on_page_markdown: fill <!-- kb:... --> markers in hand-written pages.
+- on_post_page: collapse whitespace, send the page to the search index (search.py).
+- on_post_build: stop the workers, finish the search index and the offline archive.
 - on_serve:  also watch the records, the catalog and the policy file.
 """
 
@@ -81,6 +85,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         self.site: SiteBuild | None = None
         self._stash: dict[str, list[str]] = {}
         self.serving = False
+        self.dirty = False
         self.search = None  # a search.SearchIndexer during a build, fed page by page
         self.converter: ParallelConverter | None = None  # converts generated pages in worker processes
 
@@ -101,6 +106,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def on_startup(self, *, command, dirty) -> None:
         self.serving = command == "serve"
+        self.dirty = dirty
 
     def _drafts(self) -> bool:
         if self.config.drafts is not None:
@@ -163,7 +169,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def on_nav(self, nav, *, config, files):
         self.converter = None
-        if self.site is not None and eligible(config, self.serving):
+        if self.site is not None and eligible(config, self.serving, self.dirty):
             ours = [f.src_uri for f in files.documentation_pages() if f.generated_by and f.src_uri.endswith(".md")]
             if ours:
                 self.converter = ParallelConverter(config, files, nav, ours, workers=worker_count(),
@@ -177,7 +183,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def on_pre_page(self, page, *, config, files):
         if self.converter is not None and page.file.src_uri in self.converter.uris:
-            self.converter.adopt(page, files)  # converted in a worker: see parallel.py
+            self.converter.adopt(page, files)  # built in a worker: see parallel.py
         return page
 
     def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
@@ -195,8 +201,9 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         self._stash[page.file.src_uri] = stash
         return markdown
 
-    def _adopted(self, page) -> bool:
-        return self.converter is not None and page.file.src_uri in self.converter.uris
+    @staticmethod
+    def _adopted(page) -> bool:
+        return getattr(page, "kb_adopted", False)
 
     def on_page_content(self, html: str, *, page, config, files) -> str:
         if self._adopted(page):
@@ -216,8 +223,17 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         return output
 
     def on_post_build(self, *, config) -> None:
+        self._stop_workers()
         if self.search is not None:
             self.search.finish(Path(config.site_dir))
+
+    def on_build_error(self, *, error) -> None:
+        self._stop_workers()  # a build that failed half-way must not leave workers running
+
+    def _stop_workers(self) -> None:
+        if self.converter is not None:
+            self.converter.close()
+            self.converter = None
 
     def on_serve(self, server, *, config, builder):
         root = self._root(config)
