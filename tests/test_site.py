@@ -219,3 +219,12 @@ def test_a_warning_on_a_navigation_page_is_reported_once(sample_copy):
                             cwd=sample_copy, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("no-such-page.md") == 1, result.stderr
+
+
+def test_a_bad_worker_count_is_refused_with_a_clear_message(sample_copy):
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "KB_WORKERS": "many", "KB_TODAY": TODAY}
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(sample_copy / "out")],
+                            cwd=sample_copy, capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert "KB_WORKERS: expected a whole number of at least 1" in result.stderr and "'many'" in result.stderr
+    assert "Traceback" not in result.stderr

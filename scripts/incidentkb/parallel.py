@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mkdocs.commands.build import get_context
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import InclusionLevel
 from mkdocs.structure.pages import Page
 
@@ -150,7 +151,10 @@ def worker_count() -> int:
     By default, the cores this process may run on (a container's limit, not the host's count).
     """
     setting = os.environ.get("KB_WORKERS", "").strip()
-    if setting.isdigit() and int(setting) > 0:
+    if setting:
+        if not (setting.isdigit() and int(setting) > 0):
+            raise PluginError(f"incidentkb: KB_WORKERS: expected a whole number of at least 1 (1 builds every page "
+                              f"in the MkDocs process), got {setting!r}; unset it to use every core")
         return int(setting)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return min(cores, MAX_WORKERS)
