@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-import traceback
 from pathlib import Path
-
-import pytest
 
 import yaml
 from hypothesis import HealthCheck, example, given, settings

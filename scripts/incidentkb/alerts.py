@@ -38,6 +38,7 @@ from urllib.parse import unquote
 
 from .findings import ERROR, WARNING, Finding, sort_findings
 from .frontmatter import read_text
+from .links import newest_first
 from .schema import INVALID, Field, ListOf, Number, Object, String
 from .yamlsafe import MarkedDict, MarkedList, YAMLProblem, parse, position_of
 
@@ -787,17 +788,13 @@ def alert_page_set(kb, cov: Coverage) -> list[AlertPage]:
         if incident.detection and incident.detection["alert"]:
             incidents_of[incident.detection["alert"].lower()].append(incident)
     for status in statuses.values():
-        status.incidents = _newest_first(incidents_of.get(status.name.lower(), []))
+        status.incidents = newest_first(incidents_of.get(status.name.lower(), []))
     pages: dict[str, list[AlertStatus]] = defaultdict(list)
     for name, status in statuses.items():
         if PAGE_NAME.fullmatch(name) and name.lower() != "index":
             pages[name.lower()].append(status)
     return [AlertPage(key, sorted(s.name for s in group), sorted(group, key=lambda s: s.name))
             for key, group in sorted(pages.items())]
-
-
-def _newest_first(incidents: list) -> list:
-    return sorted(sorted(incidents, key=lambda i: i.id, reverse=True), key=lambda i: i.started_at, reverse=True)
 
 
 def checklist_link(policy) -> tuple[str, str] | None:

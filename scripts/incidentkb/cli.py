@@ -49,12 +49,7 @@ def _require_root(root: Path) -> Path:
 
 
 def parse_today(value: str | None) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint="--today") from None
+    return _parse_day(value, "--today") or date.today()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -732,10 +727,12 @@ def import_postmortems_command(src, into, severity, service):
     """
     from .check import slugify
     from .importers import import_postmortems
+    from .model import DEFAULT_SEVERITIES
 
     src, into = _import_paths(src, into)
-    if severity not in ("SEV1", "SEV2", "SEV3", "SEV4"):
-        raise UsageProblem(f"--severity {severity!r}: expected SEV1, SEV2, SEV3 or SEV4")
+    if severity not in DEFAULT_SEVERITIES:
+        raise UsageProblem(f"--severity {severity!r}: expected {', '.join(DEFAULT_SEVERITIES[:-1])} "
+                           f"or {DEFAULT_SEVERITIES[-1]}")
     if slugify(service) != service:
         raise UsageProblem(f"--service {service!r}: expected lower-case words joined by hyphens, e.g. {slugify(service) or 'checkout'}")
     _import_report(import_postmortems(src, into, severity=severity, service=service), into)

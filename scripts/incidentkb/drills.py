@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from . import urls
 from .model import Incident, KnowledgeBase, Runbook
-from .render import RAW_BLOCK, GeneratedPage, fmt_duration
+from .render import RAW_BLOCK, GeneratedPage, fmt_since
 
 MAX_SITE_DRILLS = 50  # drill pages on the site; `kb drill ID` makes one for any other incident
 MIN_TIMELINE = 3  # entries an incident needs to get a drill page on the site
@@ -273,8 +273,7 @@ def _part_of_day(moment: datetime) -> str:
 def _offset(at: datetime | None, moment: datetime | None) -> str:
     if at is None or moment is None:
         return ""
-    span = at - moment
-    return ("T+" if span >= timedelta(0) else "T") + fmt_duration(span)
+    return "T" + fmt_since(at, moment)
 
 
 class _Names:

@@ -14,13 +14,13 @@ import re
 
 from .findings import ERROR, Finding
 from .model import Record
+from .text import FENCE
 
 MODES = ("allow", "safe", "reject")
 
 DANGEROUS_ELEMENTS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "input", "button",
                       "textarea", "select", "meta", "link", "base", "style", "svg", "math", "template"}
 
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _TAG = re.compile(r"<\s*(/?)([a-zA-Z][a-zA-Z0-9-]*)(?=[\s/>])([^<>]*)>")
 _HANDLER = re.compile(r"(?:^|[\s/\"'])(on[a-z]+)\s*=", re.IGNORECASE)
@@ -56,7 +56,7 @@ def _text_lines(body: str):
     fence = None
     body = _COMMENT.sub(_blank, body) if "<!--" in body else body
     for index, line in enumerate(body.split("\n")):
-        match = _FENCE.match(line)
+        match = FENCE.match(line)
         if match:
             if fence is None:
                 fence = match.group(1)[0] * 3

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .model import Incident, KnowledgeBase
 
 
-def _newest_first(incidents: list[Incident]) -> list[Incident]:
+def newest_first(incidents: list[Incident]) -> list[Incident]:
     # Sort by id first, then by start (stable): equal starts keep a fixed order.
     return sorted(sorted(incidents, key=lambda i: i.id, reverse=True), key=lambda i: i.started_at, reverse=True)
 
@@ -85,16 +85,16 @@ def build_links(kb: KnowledgeBase) -> Links:
             problems_of_incident[incident_id].append(problem)
 
     return Links(
-        incidents_of_runbook={k: _newest_first(v) for k, v in incidents_of_runbook.items()},
-        incidents_of_service={k: _newest_first(v) for k, v in incidents_of_service.items()},
+        incidents_of_runbook={k: newest_first(v) for k, v in incidents_of_runbook.items()},
+        incidents_of_service={k: newest_first(v) for k, v in incidents_of_service.items()},
         runbooks_of_service=dict(runbooks_of_service),
         dependents_of=dict(dependents),
-        related_of={k: _newest_first([kb.incident_by_id[i] for i in v]) for k, v in related.items()},
-        incidents_of_tag={k: _newest_first(v) for k, v in incidents_of_tag.items()},
+        related_of={k: newest_first([kb.incident_by_id[i] for i in v]) for k, v in related.items()},
+        incidents_of_tag={k: newest_first(v) for k, v in incidents_of_tag.items()},
         runbooks_of_tag=dict(runbooks_of_tag),
         runbooks_of_alert=dict(runbooks_of_alert),
-        incidents_of_alert={k: _newest_first(v) for k, v in incidents_of_alert.items()},
+        incidents_of_alert={k: newest_first(v) for k, v in incidents_of_alert.items()},
         problems_of_incident=dict(problems_of_incident),
-        incidents_by_year={k: _newest_first(v) for k, v in sorted(by_year.items(), reverse=True)},
-        incidents_by_severity={k: _newest_first(v) for k, v in by_severity.items()},
+        incidents_by_year={k: newest_first(v) for k, v in sorted(by_year.items(), reverse=True)},
+        incidents_by_severity={k: newest_first(v) for k, v in by_severity.items()},
     )

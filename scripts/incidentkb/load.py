@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .findings import ERROR, WARNING, Finding
+from .findings import ERROR, Finding
 from .frontmatter import read_record, read_text
 from .model import (
     CATALOG_SCHEMA, RECORD_CLASSES, RECORD_SCHEMAS, SERVICE_SCHEMA, TEAM_SCHEMA, VENDOR_SCHEMA, CatalogEntry,

@@ -19,6 +19,7 @@ from .alerts import POLICY_ALERTS
 from .durations import Duration
 from .findings import ERROR, Finding
 from .frontmatter import DEFAULT_MAX_FILE_BYTES
+from .htmlsafety import MODES as HTML_MODES
 from .model import (
     DEFAULT_CAUSE_CATEGORIES, DEFAULT_PRIORITIES, DEFAULT_SEVERITIES, INCIDENT_SCHEMA, VISIBILITIES,
 )
@@ -181,7 +182,7 @@ POLICY_SCHEMA = Schema(
               "Incident used to show each template filled in (default: the most recent incident).", "INC-2025-014"),
         Field("checklists", ListOf(CHECKLIST), "Checklists, shown as task lists."),
         Field("bodies", Object([
-            Field("raw_html", Choice(("allow", "safe", "reject")), "Raw HTML in record bodies: allow all of it, "
+            Field("raw_html", Choice(HTML_MODES), "Raw HTML in record bodies: allow all of it, "
                   "safe (default: nothing that runs code — no <script>, event handlers or javascript: links), "
                   "or reject every tag.", "safe", default="safe"),
         ], label="the body rules"), "What record bodies may contain."),

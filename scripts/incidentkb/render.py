@@ -25,6 +25,7 @@ from .fieldref import render_field_reference
 from .links import Links, build_links
 from .model import OPEN_ACTION_STATUSES, CatalogEntry, Incident, KnowledgeBase, Record, Runbook
 from .similar import reasons_in_words
+from .text import FENCE
 
 # Generated raw HTML is fenced by these comments. The plugin swaps each fenced block
 # for a placeholder before Markdown runs and puts it back after, because
@@ -88,7 +89,6 @@ def fmt_date(day) -> str:
     return (day.date() if isinstance(day, datetime) else day).isoformat()
 
 
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^(#{1,6})(?=[ \t]|$)")
 
 
@@ -97,7 +97,7 @@ def demote_headings(markdown: str, levels: int = 1) -> str:
     out = []
     fence = None
     for line in markdown.split("\n"):
-        match = _FENCE.match(line)
+        match = FENCE.match(line)
         if match:
             marker = match.group(1)[0] * 3
             if fence is None:

@@ -222,9 +222,18 @@ def entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+def full_fingerprint(secret: str) -> str:
+    """sha256: and the whole hex digest; an allow-list entry may name any prefix of it."""
+    return "sha256:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
 def fingerprint(secret: str) -> str:
     """What an allow-list entry names instead of the secret: sha256: and the first hex digits of its hash."""
-    return "sha256:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:FINGERPRINT_HEX]
+    return shorten_fingerprint(full_fingerprint(secret))
+
+
+def shorten_fingerprint(full: str) -> str:
+    return full[:len("sha256:") + FINGERPRINT_HEX]
 
 
 def redact(secret: str) -> str:
@@ -821,12 +830,12 @@ class Scanner:
             allowed = markers.allows.get(line, ())
             if "secret" in allowed or (hit.personal and "personal-data" in allowed):
                 continue
-            full = "sha256:" + hashlib.sha256(hit.secret.encode("utf-8")).hexdigest()
+            full = full_fingerprint(hit.secret)
             entry = next((e for e in self.options.allow if e.allows(path, hit.code, full)), None)
             if entry is not None:
                 self.used.add(entry)
                 continue
-            out.append(self._finding(hit, path, line, column, where, full[:len("sha256:") + FINGERPRINT_HEX]))
+            out.append(self._finding(hit, path, line, column, where, shorten_fingerprint(full)))
         return out
 
     def _personal_field(self, dotted: str) -> bool:

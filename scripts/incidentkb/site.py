@@ -19,6 +19,7 @@ from .load import Layout, load
 from .mdlinks import fix_links
 from .model import KnowledgeBase
 from .render import GeneratedPage, Renderer, RenderOptions, fill_snippets, render_site
+from .report import REPORT_PAGES
 from .similar import SimilarityIndex, browser_index_files
 from .training import add_abbreviations
 
@@ -72,8 +73,7 @@ class SiteBuild:
             nav.append({"Known problems": "problems/index.md"})
         nav.append({"Open action items": "action-items/index.md"})
         nav.append({"Alert coverage": "runbooks/alerts/index.md"})
-        nav.append({"Reports": ["reports/index.md", "reports/response-times.md", "reports/volume.md", "reports/causes.md",
-                                "reports/follow-up.md", "reports/runbooks.md"]})
+        nav.append({"Reports": [path for path, _, _ in REPORT_PAGES]})
         if self.kb.policy.path:
             nav.append({"Policy": ["policy/index.md", "policy/severity.md", "policy/roles.md", "policy/escalation.md",
                                    "policy/postmortems.md", "policy/communication.md", "policy/checklists.md",

@@ -28,6 +28,10 @@ import unicodedata
 from itertools import chain, islice
 from operator import itemgetter
 
+# The opening line of a Markdown code block (CommonMark: up to 3 spaces, then 3 or more ` or ~).
+# Headings, HTML and links inside code blocks are text, wherever Markdown is read.
+FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
 TOKENISER_VERSION = 1
 
 # Letters and digits in any script (Python's \w without "_"), joined by a little punctuation.

@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 
 from .model import INCIDENT_STATUSES, RUNBOOK_SECTIONS, Incident, KnowledgeBase
 from .render import RAW_BLOCK, GeneratedPage, md_text
+from .text import FENCE
 
 # ================================================================== glossary
 
@@ -177,7 +178,6 @@ def glossary_of(policy) -> Glossary:
 
 
 # What add_abbreviations must not count as Markdown text.
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.DOTALL)
 _ABBR_ELEMENT = re.compile(r"<abbr\b[^>]*>.*?</abbr\s*>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
@@ -194,7 +194,7 @@ def markdown_text(markdown: str) -> str | None:
     kept = []
     fence = None
     for line in markdown.split("\n"):
-        match = _FENCE.match(line)
+        match = FENCE.match(line)
         if match:
             marker = match.group(1)
             if fence is None:
