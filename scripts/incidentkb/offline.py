@@ -52,7 +52,6 @@ class ArchiveWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._partial = self.out.with_name(self.out.name + ".part")
         self._zip = zipfile.ZipFile(self._partial, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
-        self.entries = 0
 
     def add_site(self, site_dir: Path, *, skip_bundle: bool = False, only_bundle: bool = False) -> None:
         site_dir = Path(site_dir)
@@ -76,7 +75,6 @@ class ArchiveWriter:
         info.create_system = 3  # unix, whatever the building machine is
         info.compress_type = zipfile.ZIP_STORED if relative.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
         self._zip.writestr(info, data)
-        self.entries += 1
 
     def close(self) -> None:
         self._zip.close()
@@ -112,11 +110,6 @@ class ArchiveSite:
         # One top-level folder holding the site (as make_archive writes it), or the site at the root.
         self.prefix = f"{tops.pop()}/" if len(tops) == 1 and all("/" in n for n in names) else ""
         self.files = {n[len(self.prefix):]: n for n in names}
-        self.dirs = {posixpath.dirname(p) for p in self.files}
-        for path in list(self.dirs):
-            while path:
-                path = posixpath.dirname(path)
-                self.dirs.add(path)
         self._lock = threading.Lock()
 
     def read(self, relative: str) -> bytes:

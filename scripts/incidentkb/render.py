@@ -24,7 +24,7 @@ from . import urls
 from .fieldref import render_field_reference
 from .links import Links, build_links
 from .model import OPEN_ACTION_STATUSES, CatalogEntry, Incident, KnowledgeBase, Record, Runbook
-from .similar import reasons_in_words
+from .similar import SIMILAR_SHOWN, reasons_in_words
 from .text import FENCE
 
 # Generated raw HTML is fenced by these comments. The plugin swaps each fenced block
@@ -314,9 +314,9 @@ class Renderer:
         return sum(self.overdue(item) for _, item in rows)
 
     def similar_to(self, incident: Incident) -> list:
-        """The five most similar incidents, with score and reasons (from the index built once per site)."""
+        """The SIMILAR_SHOWN most similar incidents, with score and reasons (from the index built once per site)."""
         index = self.options.similar
-        return index.all_neighbours(5).get(incident.id, []) if index is not None else []
+        return index.all_neighbours(SIMILAR_SHOWN).get(incident.id, []) if index is not None else []
 
     # ------------------------------------------------------------------------ pages
 

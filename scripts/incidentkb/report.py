@@ -82,7 +82,6 @@ OLDEST_ITEMS = 10
 # parts are dense leaves the three real repeats (the 503 outages, the lost CloudWatch logs, one cluster's
 # failures) and nothing else.
 CLUSTER_THRESHOLD = 0.25
-CLUSTER_NEIGHBOURS = 5  # the neighbours incident pages show; a link must be among them
 CLUSTER_MIN_SIZE = 3
 CLUSTER_DENSITY = 0.5  # at least half of the member pairs of a cluster are linked
 MENTION = "both mention '"  # how a similar-incident reason names a term both records use
@@ -479,14 +478,15 @@ def cause_figures(kb: KnowledgeBase, incidents: list[Incident], clusters: list[C
 
 
 def _similarity_links(kb: KnowledgeBase, ids: set[str], index) -> tuple[dict, str] | None:
+    try:
+        from .similar import SIMILAR_SHOWN, SimilarityIndex
+    except ImportError:
+        return None
     if index is None:
-        try:
-            from .similar import SimilarityIndex
-        except ImportError:
-            return None
         index = SimilarityIndex.build(kb)
     links: dict[tuple[str, str], tuple[float, set[str]]] = {}
-    for source, matches in index.all_neighbours(top=CLUSTER_NEIGHBOURS).items():
+    # The neighbours incident pages show: a link of a cluster must be among them.
+    for source, matches in index.all_neighbours(top=SIMILAR_SHOWN).items():
         if source not in ids:
             continue
         for match in matches:

@@ -48,10 +48,11 @@ from mkdocs.plugins import get_plugin_logger
 
 from . import urls
 from .model import KnowledgeBase
+from .offline import BUNDLE_DIR  # Pagefind's output, relative to the site
+from .similar import fnv1a  # the hash of the browser index too; kb-search.js computes the same
 
 log = get_plugin_logger(__name__)
 
-BUNDLE_DIR = "pagefind"  # Pagefind's output, relative to the site
 DATA_DIR = "kb-search"  # our config and exact-match shards
 ASSET_DIR = "assets/incidentkb/search"  # our UI script and stylesheet
 ASSETS = ("kb-search.js", "kb-search.css")
@@ -176,14 +177,6 @@ def cut_sections(html: str, ids: tuple[str, ...]) -> str:
             end = end if end > start else len(html)
         html = html[:start] + html[end:]
     return html
-
-
-def fnv1a(text: str) -> int:
-    """32-bit FNV-1a of the UTF-8 bytes; kb-search.js computes the same to find a key's shard."""
-    h = 0x811C9DC5
-    for byte in text.encode("utf-8"):
-        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return h
 
 
 def normalise_key(text: str) -> str:

@@ -74,6 +74,7 @@ NEIGHBOUR_POSTINGS = 64  # records kept per term for finding neighbours (those w
 SCAN_BUDGET = 500
 SCAN_TOTAL = 2_000_000
 CANDIDATES = 10  # candidates re-ranked with the structured score
+SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
 TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
 STRUCTURE_WEIGHTS = {"services": 0.3, "tags": 0.2, "categories": 0.15, "alert": 0.25, "runbooks": 0.15, "title": 0.3}
 REASON_TERMS = 32  # a record's strongest terms searched for "both mention" reasons
@@ -199,7 +200,6 @@ class _Record:
     categories: frozenset  # root-cause categories, "unknown" left out
     alerts: frozenset  # incident: detection.alert; runbook: its alerts
     runbooks: frozenset  # incident: runbooks used; runbook: itself
-    distinct_from: frozenset
     title_words: tuple  # the title's kept words
     vector: dict = field(default_factory=dict)  # term -> weight: strongest first, unit length
     length: int = 0
@@ -215,13 +215,13 @@ def _new_record(record) -> _Record:
         detection = data.get("detection") or {}
         alerts = {detection["alert"]} if detection.get("alert") else set()
         categories = {c["category"] for c in data.get("root_causes") or [] if c.get("category") not in (None, "unknown")}
-        runbooks, distinct = data.get("runbooks") or (), data.get("distinct_from") or ()
+        runbooks = data.get("runbooks") or ()
     else:
-        alerts, categories, runbooks, distinct = set(data.get("alerts") or ()), set(), (record.id,), ()
+        alerts, categories, runbooks = set(data.get("alerts") or ()), set(), (record.id,)
     title = data.get("title") or ""
     return _Record(record.id, record.kind, title, record.path, frozenset(data.get("services") or ()),
                    frozenset(data.get("tags") or ()), frozenset(categories), frozenset(alerts), frozenset(runbooks),
-                   frozenset(distinct), tuple(dict.fromkeys(words_and_joined(title)[0])))
+                   tuple(dict.fromkeys(words_and_joined(title)[0])))
 
 
 def _idf(n: int, df: int) -> float:
@@ -403,13 +403,6 @@ class SimilarityIndex:
             scored.append((-round2(self._combine(source, other, text)), other.kind, other.id, other))
         scored.sort(key=itemgetter(0, 1, 2))
         return [self._match(source, other, -score) for score, _, _, other in scored[:top] if score < 0]
-
-    def similarity(self, a_id: str, b_id: str, a_kind: str = "incident", b_kind: str = "incident") -> Match:
-        """b as a neighbour of a, scored with the full cosine of their vectors (tests and diagnostics)."""
-        a, b = self.record(a_id, a_kind), self.record(b_id, b_kind)
-        shared = a.vector.keys() & b.vector.keys()
-        text = math.fsum(a.vector[t] * b.vector[t] for t in shared)
-        return self._match(a, b, round2(self._combine(a, b, text)))
 
     def _combine(self, a: _Record, b: _Record, text: float) -> float:
         """The final score: the text score and the structured similarity, 0..1."""

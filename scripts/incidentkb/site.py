@@ -20,7 +20,7 @@ from .mdlinks import fix_links
 from .model import KnowledgeBase
 from .render import GeneratedPage, Renderer, RenderOptions, fill_snippets, render_site
 from .report import REPORT_PAGES
-from .similar import SimilarityIndex, browser_index_files
+from .similar import SIMILAR_SHOWN, SimilarityIndex, browser_index_files
 from .training import add_abbreviations
 
 ASSETS = {"assets/incidentkb/incidentkb.css": "incidentkb.css"}
@@ -96,9 +96,6 @@ class SiteBuild:
             nav.append({folder.replace("-", " ").capitalize(): paths})
         nav.append({"Field reference": "reference/fields.md"})
         return nav
-
-
-SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
 
 
 class NeighboursLater:

@@ -136,10 +136,6 @@ _ANALYSED = _Memo()
 _first, _second = itemgetter(0), itemgetter(1)
 
 
-def analyse(compound: str) -> tuple[tuple[str, ...], str | None]:
-    return _ANALYSED[compound]
-
-
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
