@@ -774,9 +774,16 @@ def _dotted(path: tuple) -> str:
     return ".".join(str(step) for step in path if not isinstance(step, int))
 
 
-def _in_code_block(text: str, body_start: int, index: int) -> bool:
+def _code_block_lines(text: str, body_line: int) -> set[int]:
+    """The file lines, from `body_line` on, that are inside a fenced code block (the closing fence too).
+
+    Read once per file, at its first hit in the body: asking per hit re-read the body each time.
+    """
+    inside: set[int] = set()
     fence = None
-    for raw in text[body_start:index].split("\n")[:-1]:
+    for number, raw in enumerate(text.split("\n")[body_line - 1:], start=body_line):
+        if fence is not None:
+            inside.add(number)
         stripped = raw.lstrip(" ")
         if len(raw) - len(stripped) > 3:
             continue
@@ -784,7 +791,7 @@ def _in_code_block(text: str, body_start: int, index: int) -> bool:
             fence = stripped[:3]
         elif fence is not None and stripped.startswith(fence):
             fence = None
-    return fence is not None
+    return inside
 
 
 class Scanner:
@@ -812,7 +819,7 @@ class Scanner:
         if not hits:
             return markers.findings
         out = markers.findings
-        body_start = None
+        code_lines = None
         for hit in hits:
             line, column = _position(text, hit.start)
             where = what
@@ -824,9 +831,9 @@ class Scanner:
                         continue
                     where = f"the front matter ({dotted})" if dotted else "the front matter"
                 else:
-                    if body_start is None:
-                        body_start = sum(len(x) + 1 for x in text.split("\n", body_line - 1)[:body_line - 1])
-                    where = "a code block" if _in_code_block(text, body_start, hit.start) else "the body"
+                    if code_lines is None:
+                        code_lines = _code_block_lines(text, body_line)
+                    where = "a code block" if line in code_lines else "the body"
             allowed = markers.allows.get(line, ())
             if "secret" in allowed or (hit.personal and "personal-data" in allowed):
                 continue
