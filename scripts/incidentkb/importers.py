@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -335,8 +336,10 @@ class Converted:
 
 
 def convert_postmortem(text: str, name: str, *, severity: str = DEFAULT_SEVERITY, service: str = IMPORTED,
-                       number: int | None = None) -> Converted:
-    """One post-mortem as an incident record. `number` is used when the file name holds no PM number."""
+                       next_number: Callable[[int], int] | None = None) -> Converted:
+    """One post-mortem as an incident record.
+
+    When the file name holds no PM number, `next_number(year)` gives the number for the incident's year."""
     doc = parse_markdown(text)
     has_structure = any(_section(doc, n) for n in ("summary", "timeline", "root cause", "contributing", "impact"))
     if not has_structure:
@@ -375,8 +378,8 @@ def convert_postmortem(text: str, name: str, *, severity: str = DEFAULT_SEVERITY
     match = _PM_NUMBER.search(stem)
     if match:
         incident_id = f"INC-{match.group(1)}-{int(match.group(2)):03d}"
-    elif number is not None:
-        incident_id = f"INC-{started.year}-{number:03d}"
+    elif next_number is not None:
+        incident_id = f"INC-{started.year}-{next_number(started.year):03d}"
         notes.append(f"no PM number in the file name: numbered {incident_id}")
     else:
         raise ImportProblem("has no post-mortem number in its name (such as PM2021-005)")
@@ -489,21 +492,21 @@ def import_postmortems(src: Path, into: Path, *, severity: str = DEFAULT_SEVERIT
         if _is_not_a_record(path):
             reports.append(FileReport(shown, "ignored", notes=["a folder description, not a post-mortem"]))
             continue
+        # No number in the name: the next free one of the incident's year, taken once the file converts.
+        numbered: list[int] = []
+
+        def next_number(year: int) -> int:
+            numbered.append(year)
+            return used.get(year, 0) + 1
+
         try:
-            text = read_source(path)
-            try:
-                converted = convert_postmortem(text, path.name, severity=severity, service=service)
-            except ImportProblem as problem:
-                if "no post-mortem number" not in str(problem):
-                    raise
-                # No number in the name: take the next free one of the incident's year.
-                probe = convert_postmortem(text, path.name, severity=severity, service=service, number=0)
-                year = int(probe.record_id.split("-")[1])
-                used[year] = used.get(year, 0) + 1
-                converted = convert_postmortem(text, path.name, severity=severity, service=service, number=used[year])
+            converted = convert_postmortem(read_source(path), path.name, severity=severity, service=service,
+                                           next_number=next_number)
         except ImportProblem as problem:
             reports.append(FileReport(shown, "skipped", notes=[f"{path.name} {problem}"]))
             continue
+        for year in numbered:
+            used[year] = used.get(year, 0) + 1
         reports.append(FileReport(shown, "pending"))
         converted_files.append((len(reports) - 1, path, converted))
     _relink(converted_files, into)
