@@ -39,6 +39,7 @@ from urllib.parse import unquote
 from .findings import ERROR, WARNING, Finding, sort_findings
 from .frontmatter import read_text
 from .links import newest_first
+from .urls import has_alert_page
 from .schema import INVALID, Field, ListOf, Number, Object, String
 from .yamlsafe import MarkedDict, MarkedList, YAMLProblem, parse, position_of
 
@@ -49,9 +50,7 @@ SITE_ALERT_PATH = "runbooks/alerts/{alert_lower}/"
 
 # What the runbook schema accepts in `alerts`; an alert named otherwise cannot be listed by a runbook.
 ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:.-]*")
-# Names that get an alert page: one clean URL segment (a ':' first in a relative link reads as a scheme).
-PAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
-PAGE_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"  # incident.md.j2 tests with it
+# Which names get an alert page: urls.has_alert_page (one clean URL segment; a ':' first would read as a scheme).
 
 PLACEHOLDER = re.compile(r"\{(alert|alert_lower|service|component)\}")
 URL_PATTERN_SYNTAX = (r"(?:https?://|/)(?:[^\s{}]|\{(?:alert|alert_lower|service|component)\})*"
@@ -791,7 +790,7 @@ def alert_page_set(kb, cov: Coverage) -> list[AlertPage]:
         status.incidents = newest_first(incidents_of.get(status.name.lower(), []))
     pages: dict[str, list[AlertStatus]] = defaultdict(list)
     for name, status in statuses.items():
-        if PAGE_NAME.fullmatch(name) and name.lower() != "index":
+        if has_alert_page(name):
             pages[name.lower()].append(status)
     return [AlertPage(key, sorted(s.name for s in group), sorted(group, key=lambda s: s.name))
             for key, group in sorted(pages.items())]

@@ -10,6 +10,7 @@ from a local copy.
 from __future__ import annotations
 
 import posixpath
+import re
 from functools import lru_cache
 
 from .model import CatalogEntry, Record
@@ -36,6 +37,16 @@ def year_page(year: int) -> str:
 
 def alert_page(alert: str) -> str:
     return f"runbooks/alerts/{alert.lower()}.md"
+
+
+_ALERT_PAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def has_alert_page(alert: str) -> bool:
+    """Whether an alert name gets a page: an ASCII letter, then letters, digits, _ . and - (one clean URL
+    segment: a ':' first in a relative link reads as a scheme), and not `index` (the coverage page).
+    `Pingdom / checkout` stays plain text."""
+    return bool(_ALERT_PAGE_NAME.fullmatch(alert)) and alert.lower() != "index"
 
 
 @lru_cache(maxsize=65536)
