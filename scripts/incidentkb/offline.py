@@ -56,16 +56,16 @@ class ArchiveWriter:
     def add_site(self, site_dir: Path, *, skip_bundle: bool = False, only_bundle: bool = False) -> None:
         site_dir = Path(site_dir)
         own = {self.out.resolve(), self._partial.resolve()}
+        own_names = {path.name for path in own}  # resolve() only what could be this archive: it costs a syscall
         files = []
-        for path in site_dir.rglob("*"):
-            if not path.is_file() or path.resolve() in own:
+        for path in (site_dir / BUNDLE_DIR if only_bundle else site_dir).rglob("*"):
+            if not path.is_file() or (path.name in own_names and path.resolve() in own):
                 continue
-            relative = path.relative_to(site_dir).as_posix()
-            in_bundle = archive_order(relative)[0]
-            if (skip_bundle and in_bundle) or (only_bundle and not in_bundle):
+            order = archive_order(path.relative_to(site_dir).as_posix())
+            if skip_bundle and order[0]:
                 continue
-            files.append((archive_order(relative), relative, path))
-        for _, relative, path in sorted(files):
+            files.append((order, path))
+        for (_, relative), path in sorted(files):
             self.add(relative, path.read_bytes())
 
     def add(self, relative: str, data: bytes) -> None:
