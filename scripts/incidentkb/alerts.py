@@ -798,9 +798,8 @@ def alert_page_set(kb, cov: Coverage) -> list[AlertPage]:
 
 def checklist_link(policy) -> tuple[str, str] | None:
     """(name, anchor) of the policy's checklist for writing a runbook, when it has one."""
-    checklists = policy.section("checklists", []) or []
-    chosen = next((c for c in checklists if c["id"] == "new-runbook"), None) or next(
-        (c for c in checklists if "runbook" in c["id"] and "review" not in c["id"]), None)
+    chosen = policy.checklist("new-runbook") or next(
+        (c for c in policy.section("checklists", []) or [] if "runbook" in c["id"] and "review" not in c["id"]), None)
     if chosen is None or not policy.path:
         return None
     anchor = re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", chosen["name"]).strip().lower())

@@ -26,7 +26,7 @@ class ContribError(Exception):
 def pr_template(kb: KnowledgeBase) -> str:
     policy = kb.policy
     review_id = (policy.section("postmortems") or {}).get("review_checklist")
-    checklist = next((c for c in policy.section("checklists", []) if c["id"] == review_id), None)
+    checklist = policy.checklist(review_id)
     lines = [
         f"<!-- {MARKER} from {policy.path or 'the built-in policy'}: edit the policy, not this file. -->",
         "",

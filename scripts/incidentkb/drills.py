@@ -419,7 +419,7 @@ def _shown_services(incident: Incident, kb: KnowledgeBase) -> list:
 
 
 def _checklist_items(kb: KnowledgeBase, checklist_id: str, pattern: str) -> list[str]:
-    checklist = next((c for c in kb.policy.section("checklists", []) or [] if c["id"] == checklist_id), None)
+    checklist = kb.policy.checklist(checklist_id)
     if not checklist:
         return []
     return [item for item in checklist["items"] if re.search(pattern, item, re.IGNORECASE)]

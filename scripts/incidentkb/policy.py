@@ -257,6 +257,10 @@ class Policy:
     def severity_by_id(self) -> dict[str, dict]:
         return {s["id"]: s for s in self.severities}
 
+    def checklist(self, checklist_id: str) -> dict | None:
+        """The checklist with this id, if the policy has one."""
+        return next((c for c in self.section("checklists", []) or [] if c["id"] == checklist_id), None)
+
     def section(self, name: str, default=None):
         """A top-level part of the policy file; a missing mapping comes back with all its keys empty."""
         value = self.data.get(name)

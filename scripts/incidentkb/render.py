@@ -250,7 +250,7 @@ class Renderer:
         return [s.id for s in self.kb.services if s.tier == tier]
 
     def checklist(self, checklist_id: str) -> dict | None:
-        return next((c for c in self.kb.policy.section("checklists", []) if c["id"] == checklist_id), None)
+        return self.kb.policy.checklist(checklist_id)
 
     def template_example(self) -> Incident | None:
         wanted = self.kb.policy.section("template_example")

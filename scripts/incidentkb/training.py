@@ -393,10 +393,6 @@ def _join(items, last: str = "and") -> str:
     return ", ".join(items[:-1]) + f" {last} " + items[-1]
 
 
-def _checklist(kb: KnowledgeBase, checklist_id: str) -> dict | None:
-    return next((c for c in kb.policy.section("checklists", []) or [] if c["id"] == checklist_id), None)
-
-
 def postmortem_sections() -> list[str]:
     """The post-mortem sections, as `kb new incident` writes them (so the path follows the template)."""
     text = (resources.files("incidentkb") / "templates" / "new" / "incident.md.j2").read_text(encoding="utf-8")
@@ -535,7 +531,7 @@ def _roles(c: _PathContext) -> Step:
 def _first_15_minutes(c: _PathContext) -> Step:
     """The first 15 minutes."""
     kb, shareable, severities, top, second = c.kb, c.shareable, c.severities, c.top, c.second
-    card = _checklist(kb, "commander")
+    card = kb.policy.checklist("commander")
     read = [Link("Commander's first 15 minutes (printable)", CARD, note="one page, for your desk or your bag")]
     if card:
         read += _policy_link(kb, card["name"], "checklists", card["name"])
@@ -575,7 +571,7 @@ def _communication(c: _PathContext) -> Step:
                         note="with each template filled in for a real incident")
     if comms_role:
         read += _policy_link(kb, comms_role["name"], "roles", comms_role["name"])
-    comms = _checklist(kb, "communications")
+    comms = kb.policy.checklist("communications")
     if comms:
         read += _policy_link(kb, comms["name"], "checklists", comms["name"])
     rows = tuple((s["id"], _duration(s.get("update_every")) or "—", _join(s.get("notify") or []) or "—")
@@ -646,7 +642,7 @@ def _postmortems(c: _PathContext) -> Step:
     kb, policy, glossary, shareable, severities = c.kb, c.kb.policy, c.glossary, c.shareable, c.severities
     pm = policy.section("postmortems", {}) or {}
     read = _policy_link(kb, "Post-mortems and deadlines", "postmortems", note="why we write them, and by when")
-    review = _checklist(kb, pm.get("review_checklist") or "postmortem-review")
+    review = kb.policy.checklist(pm.get("review_checklist") or "postmortem-review")
     if review:
         read += _policy_link(kb, review["name"], "checklists", review["name"])
     read.append(Link("Open action items", "action-items/index.md", note="what past post-mortems asked for"))
@@ -692,7 +688,7 @@ def _runbooks(c: _PathContext) -> Step:
             used[runbook_id] = used.get(runbook_id, 0) + 1
     favourite = max(shown_runbooks, key=lambda rb: (used.get(rb.id, 0), rb.id), default=None)
     read = [Link("Runbooks by service", "runbooks/index.md")]
-    new_runbook = _checklist(kb, "new-runbook")
+    new_runbook = kb.policy.checklist("new-runbook")
     if new_runbook:
         read += _policy_link(kb, new_runbook["name"], "checklists", new_runbook["name"])
     facts = ["Every runbook has the sections " + _join(RUNBOOK_SECTIONS) + ", in that order.",
@@ -758,7 +754,7 @@ def asset(name: str) -> Markup:
 def commander_card(kb: KnowledgeBase) -> dict:
     """What the printable card shows: the commander checklist and the facts of the top two severities."""
     policy = kb.policy
-    card = _checklist(kb, "commander")
+    card = kb.policy.checklist("commander")
     clocks = [c for c in policy.section("regulatory_clocks", []) or []
               if (c.get("applies_when") or {}).get("personal_data")]
     first_clock = min(clocks, key=lambda c: (_hours(c["deadline"]), c["id"]), default=None)
