@@ -19,6 +19,11 @@ DEFAULT_AUDIENCE = "internal"
 _RANK = {name: rank for rank, name in enumerate(AUDIENCES)}
 
 
+def visibility_of(record: Record, kb: KnowledgeBase) -> str:
+    """Its own visibility, else the policy's default."""
+    return record.data.get("visibility") or kb.policy.default_visibility
+
+
 def visible(record: Record, audience: str) -> bool:
     return _RANK.get(record.data.get("visibility") or "internal", 1) <= _RANK[audience]
 

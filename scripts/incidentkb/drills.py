@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import urls
+from .audience import visibility_of
 from .model import Incident, KnowledgeBase, Runbook
 from .render import RAW_BLOCK, GeneratedPage, fmt_since
 
@@ -622,7 +623,7 @@ def build_drill(incident: Incident, kb: KnowledgeBase) -> Drill:
 # ------------------------------------------------------------------ which incidents get a page
 
 def is_restricted(incident: Incident, kb: KnowledgeBase) -> bool:
-    return (incident.data.get("visibility") or kb.policy.default_visibility) == "restricted"
+    return visibility_of(incident, kb) == "restricted"
 
 
 def drill_score(incident: Incident, kb: KnowledgeBase) -> int:

@@ -33,6 +33,7 @@ from importlib import resources
 import yaml
 from markupsafe import Markup, escape
 
+from .audience import visibility_of
 from .model import INCIDENT_STATUSES, RUNBOOK_SECTIONS, Incident, KnowledgeBase
 from .render import RAW_BLOCK, GeneratedPage, md_text
 from .text import FENCE
@@ -342,16 +343,11 @@ def anchor(heading: str) -> str:
     return match.group(1) if match else ""
 
 
-def _visibility(record, kb: KnowledgeBase) -> str:
-    return record.data.get("visibility") or kb.policy.default_visibility
-
-
 def shareable_incidents(kb: KnowledgeBase) -> list[Incident]:
     """Incidents fit to be shown as examples: never restricted ones; public first, then the best documented."""
-    default = kb.policy.default_visibility
-    candidates = [i for i in kb.incidents if (i.data.get("visibility") or default) != "restricted"]
+    candidates = [i for i in kb.incidents if visibility_of(i, kb) != "restricted"]
     return sorted(candidates, key=lambda i: (
-        (i.data.get("visibility") or default) != "public",
+        visibility_of(i, kb) != "public",
         not (i.postmortem and i.postmortem["status"] == "reviewed"),
         -len(i.timeline), -i.started_at.timestamp(), i.id))
 
@@ -681,7 +677,7 @@ def _postmortems(c: _PathContext) -> Step:
 def _runbooks(c: _PathContext) -> Step:
     """Reading a runbook."""
     kb, policy, shareable = c.kb, c.kb.policy, c.shareable
-    shown_runbooks = [rb for rb in kb.runbooks if _visibility(rb, kb) != "restricted"]
+    shown_runbooks = [rb for rb in kb.runbooks if visibility_of(rb, kb) != "restricted"]
     used: dict[str, int] = {}
     for incident in shareable:
         for runbook_id in incident.runbooks:
