@@ -773,16 +773,13 @@ def drill(root, incident_id, out, site_url, allow_restricted):
     debrief questions come from the post-mortem. Works for thin records too.
     Exit code 2 for an unknown or restricted incident, or when --out exists.
     """
-    import yaml
-
     from .drills import DrillError, drill_markdown
-    from .publish import _TagTolerantLoader
+    from .publish import mkdocs_settings
 
     root = _require_root(root)
     kb, _ = load(root)
-    if site_url is None and (root / "mkdocs.yml").is_file():
-        config = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_TagTolerantLoader) or {}
-        site_url = str(config.get("site_url") or "") if isinstance(config, dict) else ""
+    if site_url is None:
+        site_url = str(mkdocs_settings(root).get("site_url") or "")
     try:
         text = drill_markdown(kb, incident_id, allow_restricted=allow_restricted, site_url=site_url or "")
     except DrillError as error:

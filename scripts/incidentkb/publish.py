@@ -77,13 +77,18 @@ class _TagTolerantLoader(yaml.SafeLoader):
 _TagTolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 
+def mkdocs_settings(root: Path) -> dict:
+    """The top-level settings of root/mkdocs.yml ({} when there is none)."""
+    own = root / "mkdocs.yml"
+    if not own.is_file():
+        return {}
+    config = yaml.load(own.read_text(encoding="utf-8"), Loader=_TagTolerantLoader)
+    return config if isinstance(config, dict) else {}
+
+
 def docs_dir_of(root: Path) -> Path:
     """docs_dir as mkdocs.yml sets it."""
-    own = root / "mkdocs.yml"
-    if own.is_file():
-        config = yaml.load(own.read_text(encoding="utf-8"), Loader=_TagTolerantLoader) or {}
-        return root / str(config.get("docs_dir") or "docs")
-    return root / "docs"
+    return root / str(mkdocs_settings(root).get("docs_dir") or "docs")
 
 
 def build(root: Path, site_dir: Path | None = None, strict: bool = True, today: date | None = None,
