@@ -176,7 +176,7 @@ def _data_rows(labels: Sequence[str], series: Sequence[Series], fmt: Callable, t
 
 
 def bar_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series] | Series, *,
-              fmt: Callable = fmt_number, label_header: str = "", summary: str = "", note: str = "",
+              fmt: Callable = fmt_number, label_header: str = "", note: str = "",
               table: tuple[list[str], list[list[str]]] | None = None) -> Chart:
     """Horizontal bars, one row per label; several series are stacked in order. Readable at any width because
     the labels sit in their own column and each row ends with its total."""
@@ -204,7 +204,7 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence
     height = top + max(len(labels), 1) * row_h
     if not labels:
         body.append(_text(WIDTH / 2, 16, "No data", "middle"))
-    desc = summary or _describe(labels, series, fmt)
+    desc = _describe(labels, series, fmt)
     headers = [label_header or "Item"] + [s.name for s in series] + (["Total"] if stacked else [])
     headers, rows = table or (headers, _data_rows(labels, series, fmt, stacked))
     return Chart(chart_id, title, desc, _svg(chart_id, title, desc, height, body), headers, rows,
@@ -213,8 +213,7 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence
 
 def column_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series] | Series, *,
                  ticks: Sequence[str] | None = None, fmt: Callable = fmt_number, label_header: str = "",
-                 y_ticks: Callable = nice_ticks, summary: str = "", note: str = "", total_column: bool = True,
-                 table: tuple[list[str], list[list[str]]] | None = None) -> Chart:
+                 note: str = "", table: tuple[list[str], list[list[str]]] | None = None) -> Chart:
     """Vertical bars over time (stacked when several series). `ticks` gives the x-axis text per label
     ('' for none, 'a\\nb' for two lines); by default every label is shown."""
     series = [series] if isinstance(series, Series) else list(series)
@@ -222,7 +221,7 @@ def column_chart(chart_id: str, title: str, labels: Sequence[str], series: Seque
     ticks = list(labels) if ticks is None else list(ticks)
     two_lines = any("\n" in t for t in ticks)
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    grid = y_ticks(max(totals, default=0))
+    grid = nice_ticks(max(totals, default=0))
     left = max(len(fmt(t)) for t in grid) * CHAR + 10
     top, bottom = 10, 22 + (16 if two_lines else 0)
     height = HEIGHT + (16 if two_lines else 0)
@@ -250,16 +249,16 @@ def column_chart(chart_id: str, title: str, labels: Sequence[str], series: Seque
             body.append(_text(left + index * slot + slot / 2, top + plot_h + 16 + 15 * line, text, "middle"))
     body.append(f'<line x1="{_n(left)}" x2="{_n(WIDTH - 6)}" y1="{_n(top + plot_h)}" y2="{_n(top + plot_h)}" '
                 f'stroke="currentColor"/>')
-    desc = summary or _describe(labels, series, fmt)
-    headers = [label_header or "Period"] + [s.name for s in series] + (["Total"] if stacked and total_column else [])
-    headers, rows = table or (headers, _data_rows(labels, series, fmt, stacked and total_column))
+    desc = _describe(labels, series, fmt)
+    headers = [label_header or "Period"] + [s.name for s in series] + (["Total"] if stacked else [])
+    headers, rows = table or (headers, _data_rows(labels, series, fmt, stacked))
     return Chart(chart_id, title, desc, _svg(chart_id, title, desc, height, body), headers, rows,
                  [(s.name, s.tone) for s in series] if stacked else [], note)
 
 
 def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series] | Series, *,
                ticks: Sequence[str] | None = None, fmt: Callable = fmt_number, label_header: str = "",
-               log: bool = False, y_ticks: Callable = nice_ticks, summary: str = "", note: str = "",
+               log: bool = False, note: str = "",
                table: tuple[list[str], list[list[str]]] | None = None) -> Chart:
     """Lines over time; a None value leaves a gap. With log=True the y axis is logarithmic (for durations
     that span minutes to days) and only positive values are drawn."""
@@ -272,7 +271,7 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
         low, high = math.log10(grid[0]), math.log10(grid[-1])
         position = lambda v: (math.log10(max(v, grid[0])) - low) / ((high - low) or 1)  # noqa: E731
     else:
-        grid = y_ticks(max(present, default=0))
+        grid = nice_ticks(max(present, default=0))
         position = lambda v: v / (grid[-1] or 1)  # noqa: E731
     left = max(len(fmt(t)) for t in grid) * CHAR + 10
     top, bottom = 10, 22 + (16 if two_lines else 0)
@@ -313,7 +312,7 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
                             f'{escape(fmt(s.values[index]))}</title></circle>')
     body.append(f'<line x1="{_n(left)}" x2="{_n(WIDTH - 6)}" y1="{_n(top + plot_h)}" y2="{_n(top + plot_h)}" '
                 f'stroke="currentColor"/>')
-    desc = summary or _describe(labels, series, fmt)
+    desc = _describe(labels, series, fmt)
     headers = [label_header or "Period"] + [s.name for s in series]
     headers, rows = table or (headers, _data_rows(labels, series, fmt, False))
     return Chart(chart_id, title, desc, _svg(chart_id, title, desc, height, body), headers, rows,
