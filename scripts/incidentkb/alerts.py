@@ -802,8 +802,9 @@ def checklist_link(policy) -> tuple[str, str] | None:
         (c for c in policy.section("checklists", []) or [] if "runbook" in c["id"] and "review" not in c["id"]), None)
     if chosen is None or not policy.path:
         return None
-    anchor = re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", chosen["name"]).strip().lower())
-    return chosen["name"], anchor
+    from .training import anchor  # the id the checklists page gives the heading, apostrophes and all
+
+    return chosen["name"], anchor(chosen["name"])
 
 
 def alert_pages(renderer) -> list:
