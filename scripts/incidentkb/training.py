@@ -335,7 +335,7 @@ TOOLS = (
 @lru_cache(maxsize=256)
 def anchor(heading: str) -> str:
     """The id a policy page gives a heading: the policy templates write `## {{ name | md }}`, so render exactly
-    that with Python-Markdown's toc (an apostrophe, escaped to &#39;, ends up in the id as "39")."""
+    that with Python-Markdown's toc, so that escaping and punctuation come out as they do on the page."""
     import markdown
 
     html = markdown.markdown("## " + str(md_text(heading)), extensions=["toc"])
