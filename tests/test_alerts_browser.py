@@ -99,3 +99,12 @@ def test_any_other_missing_page_gets_the_plain_404(page, archive_url):
     page.goto(archive_url + "no/such/page/")
     assert page.locator("h1").inner_text() == "Page not found"
     assert page.locator("article img").count() == 0
+
+
+def test_unknown_alert_keeps_the_spelling_of_the_link(page, archive_url):
+    # The link is redirected to the lower-case URL first; the answer still names the alert as the rule spells it.
+    page.goto(archive_url + "runbooks/alerts/DiskPressureOnNodes/")
+    page.wait_for_url("**/runbooks/alerts/diskpressureonnodes/")
+    page.wait_for_function("document.querySelector('h1').textContent.startsWith('No runbook yet')")
+    assert page.locator("h1").inner_text() == "No runbook yet for DiskPressureOnNodes"
+    assert "“DiskPressureOnNodes”" in page.locator("#kb-404-text").inner_text()
