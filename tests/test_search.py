@@ -142,7 +142,7 @@ def _tiny_bundle(out: Path, pages: int = 8) -> Path:
         filler = " ".join(f"word{(number * 7 + k) % 97} common common common" for k in range(70))
         html = (f'<article class="md-content__inner md-typeset"><h1>Page {number}</h1>'
                 f"<p>OOMKilled on db-primary-0{number}. {filler}</p></article>")
-        page = SimpleNamespace(url=f"p{number}/", meta={}, file=SimpleNamespace(src_uri=f"p{number}.md"))
+        page = SimpleNamespace(url=f"p{number}/", meta={}, file=SimpleNamespace(src_uri=f"p{number}.md", generated_by=None))
         indexer._facts, indexer._listings = {f"p{number}.md": facts}, frozenset()
         indexer.add_page(html, page)
     indexer.finish(out)
@@ -327,7 +327,7 @@ def test_a_failed_build_leaves_no_pagefind_process(tmp_path):
     # its Pagefind service running; the next configure() (and the end of the process) closes it.
     indexer = search.SearchIndexer(lambda: None, archive=None)
     indexer.add_page('<article class="md-content__inner md-typeset"><h1>x</h1></article>',
-                     SimpleNamespace(url="x/", meta={}, file=SimpleNamespace(src_uri="x.md")))
+                     SimpleNamespace(url="x/", meta={}, file=SimpleNamespace(src_uri="x.md", generated_by="incidentkb")))
     process = indexer._service._proc
     assert process.poll() is None
     config = SimpleNamespace(plugins={}, theme=SimpleNamespace(dirs=[]), extra_css=[], extra_javascript=[],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,39 @@ def test_a_worker_that_fails_costs_time_not_correctness(sample_site, serial_buil
     assert "a build worker stopped without a result" in caplog.text
     assert sorted(path for path in built if built.get(path) != serial_build.get(path)) == []
     assert built.keys() == serial_build.keys()
+
+
+def test_a_worker_that_stops_half_way_leaves_no_page_out_of_the_search_index_or_in_it_twice(
+        sample_site, serial_build, tmp_path, monkeypatch, caplog):
+    """The pages a worker sent to the search index before it stopped are rebuilt by MkDocs, and sent once."""
+    import json
+
+    import incidentkb.parallel as parallel
+
+    original = parallel._write
+    written = []
+
+    def stops_after_a_few(html, page):  # runs in the forked workers: each counts its own pages
+        if len(written) >= 20 and page.file.src_uri.startswith("incidents/"):
+            raise RuntimeError("worker stopped")
+        written.append(page.file.src_uri)
+        original(html, page)
+
+    monkeypatch.setattr(parallel, "_write", stops_after_a_few)
+    caplog.set_level("INFO")
+    built, from_workers = build_in_process(sample_site[0], tmp_path / "site", monkeypatch, "2")
+    assert "a build worker stopped without a result" in caplog.text
+    pages = [path for path in serial_build if path.endswith(".html")]
+    assert sorted(path for path in pages if built.get(path) != serial_build[path]) == []
+
+    def indexed(site: Path) -> int:
+        entry = json.loads((site / "pagefind/pagefind-entry.json").read_text())
+        return entry["languages"]["en"]["page_count"]
+
+    assert indexed(tmp_path / "site") == indexed(sample_site[1])
+    # Pagefind itself keeps one page per URL: the count of pages sent tells whether any went twice.
+    sent = re.search(r"search: (\d+) pages indexed", caplog.text)
+    assert sent and int(sent.group(1)) == indexed(sample_site[1])
 
 
 def test_generated_tree_builds_with_plain_mkdocs(sample_site, tmp_path):

@@ -3,14 +3,14 @@
 MkDocs builds on one core. Some of our work needs only what is already loaded: the
 similar-incident index and the checks (site.py), and the conversion of the generated
 pages (parallel.py). A forked child computes it while the parent goes on, and sends
-the result back through a pipe (pickled).
-
-Two ways to end, chosen by the caller:
-- `result()`: where fork is not available, or the child failed (killed, out of memory,
-  an exception), the parent computes the value itself. For a pure computation that
-  gives the same value, and an exception is raised in the parent, where it is reported
-  like any other.
-- `take()`: returns FAILED instead, and keeps nothing; the caller decides what to do.
+what it found back through a pipe (pickled):
+- `Deferred(compute).result()`: one value. Where fork is not available, or the child
+  failed (killed, out of memory, an exception), the parent computes the value itself.
+  For a pure computation that gives the same value, and an exception is raised in the
+  parent, where it is reported like any other.
+- `fork_child(produce)` and `received(...)`: a stream of messages the parent reads as
+  they come (the build workers send each finished page this way); the caller decides
+  what a child that stopped early means.
 """
 
 from __future__ import annotations
@@ -19,9 +19,73 @@ import gc
 import os
 import pickle
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 FAILED = object()  # what take() returns when the child gave no result
+
+
+def fork_child(produce: Callable[[Callable[[object], None]], None]) -> tuple[int, int] | None:
+    """Run `produce(send)` in a forked child; each `send(message)` is pickled into a pipe at once.
+
+    Returns (pid, read end of the pipe), or None where fork is not available or fails.
+    A child that raises just stops sending: the caller must not count on a last message.
+    """
+    if not hasattr(os, "fork"):
+        return None
+    read, write = os.pipe()
+    # Objects that exist now are the parent's: frozen, the child's garbage collector never walks them.
+    # Walking them would write to every object's header and so copy the parent's memory page by page
+    # into the child (copy-on-write), which at 10,000 incidents is gigabytes and seconds.
+    gc.freeze()
+    try:
+        pid = os.fork()
+    except OSError:
+        gc.unfreeze()
+        os.close(read)
+        os.close(write)
+        return None
+    if pid != 0:
+        gc.unfreeze()
+        os.close(write)
+        return pid, read
+    # The child: produce, send, and leave without running any exit handlers of the parent.
+    os.close(read)
+    status = 0
+    try:
+        with os.fdopen(write, "wb") as out:
+            def send(message: object) -> None:
+                pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()  # the parent may act on each message while this child goes on
+
+            produce(send)
+    except BaseException:  # noqa: BLE001 - the parent sees the messages sent so far, and no more
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def received(pid: int, read: int) -> Iterator[object]:
+    """The messages of a child started by fork_child, as they arrive; reaps the child at the end.
+
+    A child that died mid-way leaves a truncated message: the messages before it are kept.
+    """
+    try:
+        with os.fdopen(read, "rb") as source:
+            while True:
+                try:
+                    yield pickle.load(source)  # straight from the pipe: no second copy of the bytes
+                except Exception:  # noqa: BLE001 - EOFError at the end, or a truncated message
+                    return
+    finally:
+        os.waitpid(pid, 0)
+
+
+def stop_child(pid: int) -> None:
+    """Kill a child that is still running; whoever reads its pipe then sees the end and reaps it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 class Deferred:
@@ -31,54 +95,19 @@ class Deferred:
         self._compute = compute
         self._done = False
         self._value = None
-        self._pid = None
-        self._read = None
-        if hasattr(os, "fork"):
-            self._start()
-
-    def _start(self) -> None:
-        read, write = os.pipe()
-        # Objects that exist now are the parent's: frozen, the child's garbage collector never walks them.
-        # Walking them would write to every object's header and so copy the parent's memory page by page
-        # into the child (copy-on-write), which at 10,000 incidents is gigabytes and seconds.
-        gc.freeze()
-        try:
-            pid = os.fork()
-        except OSError:
-            gc.unfreeze()
-            os.close(read)
-            os.close(write)
-            return
-        if pid != 0:
-            gc.unfreeze()
-        if pid == 0:  # the child: compute, send, and leave without running any exit handlers of the parent
-            os.close(read)
-            status = 0
-            try:
-                value = self._compute()
-                with os.fdopen(write, "wb") as out:
-                    pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:  # noqa: BLE001 - the parent sees no result and falls back (see the docstring)
-                status = 1
-            finally:
-                os._exit(status)
-        os.close(write)
-        self._pid, self._read = pid, read
+        started = fork_child(lambda send: send(compute()))
+        self._pid, self._read = started if started else (None, None)
 
     def _receive(self):
         """The child's value, or FAILED; reaps the child."""
         if self._read is None:
             return FAILED
-        value = FAILED
+        read, self._read = self._read, None
+        messages = received(self._pid, read)
         try:
-            with os.fdopen(self._read, "rb") as source:
-                value = pickle.load(source)  # straight from the pipe: no second copy of the bytes
-        except Exception:  # noqa: BLE001 - a child that died mid-way leaves a truncated pickle: no result
-            value = FAILED
+            return next(messages, FAILED)
         finally:
-            self._read = None
-            os.waitpid(self._pid, 0)
-        return value
+            messages.close()  # closes the pipe and reaps the child
 
     def result(self):
         """The value; computed here when the child gave none. Kept for later calls."""
@@ -87,21 +116,3 @@ class Deferred:
             self._value = self._compute() if value is FAILED else value
             self._done = True
         return self._value
-
-    def take(self):
-        """The child's value, or FAILED. Nothing is kept: a second call returns FAILED."""
-        value = self._receive()
-        self._compute = None  # what the closure holds can go too
-        return value
-
-    def cancel(self) -> None:
-        """Stop the child if it is still running (a build that failed does not need its result)."""
-        if self._read is None:
-            return
-        try:
-            os.kill(self._pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(self._read)
-        self._read = None
-        os.waitpid(self._pid, 0)

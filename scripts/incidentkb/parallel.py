@@ -1,29 +1,34 @@
 """Building the generated pages in parallel processes.
 
 MkDocs builds every page one at a time, on one core: it converts the Markdown to HTML,
-then renders the theme's template around it. At 10,000 incidents those two steps
-were two thirds of the build. The plugin forks worker processes once the navigation
-is known (they share the parent's configuration, files, navigation and plugin
-state). Each worker takes a share of the generated pages and does for them what
+renders the theme's template around it and writes the file. At 10,000 incidents those
+steps were two thirds of the build. The plugin forks worker processes once the
+navigation is known (they share the parent's configuration, files, navigation and
+plugin state). Each worker takes a share of the generated pages and does for them what
 MkDocs would: read the source, page_markdown event, convert, page_content event
-(`_populate`), then the theme template with the same context (`get_context`) and our
-post_page step (collapse_whitespace). It sends back the finished HTML and what MkDocs
-still needs of each page — table of contents, title, anchors — and the log messages
-of its share, which the parent logs again, so `--strict` counts each warning once.
+(`_populate`), then the theme template with the same context (`get_context`), our
+post_page step (`finish`: collapse_whitespace) and the write of the file.
+
+While it goes, a worker sends each finished page's search record (`describe`) through
+its pipe; a thread in the parent hands them to `receive` (the search index) in the order
+of the pages, whichever worker is ahead, so the index is the same in every build and
+Pagefind indexes while the workers are still building. At the end a worker sends what
+MkDocs still needs of each page — title, meta, anchors — and the log messages of its
+share, which the parent logs again, so `--strict` counts each warning once.
 
 The parent then gives each page its result instead of building it again: converting
-becomes a no-op, and the page's template becomes PREBUILT_TEMPLATE, which outputs
-the worker's HTML. MkDocs itself still writes the file, validates the anchors and
-runs the post_page event (where the page goes to the search index). A test checks
-that the pages are byte-identical to a build without workers (KB_WORKERS=1).
+becomes a no-op, the page's template becomes PREBUILT_TEMPLATE, and MkDocs' own write
+of the page goes to os.devnull (the worker wrote the real file). MkDocs still validates
+the anchors and runs the post_page event. A test checks that the site is byte-identical
+to a build without workers (KB_WORKERS=1).
 
 The template needs every page's title for the navigation, so a worker also converts
 the navigation's pages (a few dozen) that are not in its share; their messages are
 dropped there (the parent reports them).
 
-A worker that gives no result (an error, killed for memory) costs time, not
-correctness: the parent builds its pages the usual way, and MkDocs reports any error
-naming the page.
+A worker that stops (an error, killed for memory) costs time, not correctness: the
+parent builds the pages it gave no result for the usual way (writing them again), and
+MkDocs reports any error naming the page.
 
 This only runs for a build (not `mkdocs serve`, nor `--dirty`), where fork exists,
 and when incidentkb is the only plugin (hooks count as plugins): another plugin's
@@ -31,37 +36,42 @@ page events would otherwise run in the worker and see a different page than in t
 parent. Known differences from a serial build, none of which the Material theme or
 our pages use: a theme template that lists the `pages` variable sees only the titles
 of the worker's own share and the navigation; and an extra template that reads
-`page.markdown` of a generated page finds it empty.
+`page.markdown` or `page.content` of a generated page finds it empty.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mkdocs import utils
 from mkdocs.commands.build import get_context
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import InclusionLevel
 from mkdocs.structure.pages import Page
 
-from .background import FAILED, Deferred
+from .background import FAILED, fork_child, received, stop_child
 
 log = logging.getLogger("mkdocs.plugins.incidentkb")
 
-PREBUILT_TEMPLATE = "incidentkb/prebuilt.html"  # outputs page.kb_prebuilt_html: see ParallelConverter.adopt
-PREBUILT_SOURCE = "{{ page.kb_prebuilt_html }}"
+PREBUILT_TEMPLATE = "incidentkb/prebuilt.html"  # the template of a page a worker built: see ParallelConverter.adopt
+PREBUILT_SOURCE = "<!-- written by an incidentkb build worker -->"  # what MkDocs "writes" to os.devnull for it
+
+_PAGE, _DONE = "page", "done"  # the kinds of message a worker sends
+_END = object()  # put in a worker's page queue when it has sent all it will send
 
 
 @dataclass
 class Converted:
-    html: str  # the finished page, as the parent would have written it
-    content: str
-    toc: object
-    title: str | None
+    """What the parent still needs of a page a worker built and wrote."""
+
+    title: str | None  # in the navigation of other pages
     meta: dict
-    present_anchor_ids: set
+    present_anchor_ids: set  # MkDocs validates links to anchors after all pages are built
     links_to_anchors: dict[str, dict[str, str]]  # by the src_uri of the linked file
 
 
@@ -74,10 +84,15 @@ class _Collect(logging.Handler):
         self.messages.append((record.name, record.levelno, record.getMessage()))
 
 
-def _convert_share(config, files, nav, share: list[str], finish: Callable[[str], str]) -> tuple[dict[str, Converted], list]:
-    """In a worker: build the pages of `share` as MkDocs' own build loop would.
+Describe = Callable[[str, Page], object]  # in a worker: a finished page's search record (picklable)
 
-    An exception ends the worker with no result: the parent then builds these pages itself,
+
+def _convert_share(config, files, nav, share: list[str], finish: Callable[[str], str],
+                   describe: Describe | None, send: Callable[[object], None]) -> None:
+    """In a worker: build and write the pages of `share` as MkDocs' own build loop would.
+
+    Sends (_PAGE, record) for each page as it is written, then (_DONE, results, log messages).
+    An exception ends the worker early: the parent then builds the pages it has no result for,
     and MkDocs reports the error there, naming the page, as in any build.
     """
     logger = logging.getLogger("mkdocs")
@@ -86,7 +101,8 @@ def _convert_share(config, files, nav, share: list[str], finish: Callable[[str],
     saved = logger.handlers, logger.propagate
     logger.handlers, logger.propagate = [collect], False
     try:
-        return _build(config, files, nav, share, finish, collect), collect.messages
+        results = _build(config, files, nav, share, finish, describe, send, collect)
+        send((_DONE, results, collect.messages))
     finally:
         logger.handlers, logger.propagate = saved
 
@@ -103,7 +119,8 @@ def _populate(page: Page, config, files) -> None:
         config._current_page = None
 
 
-def _build(config, files, nav, share: list[str], finish: Callable[[str], str], collect: _Collect) -> dict[str, Converted]:
+def _build(config, files, nav, share: list[str], finish: Callable[[str], str], describe: Describe | None,
+           send: Callable[[object], None], collect: _Collect) -> dict[str, Converted]:
     pages = []
     for src_uri in share:
         file = files.get_file_from_path(src_uri)
@@ -121,10 +138,15 @@ def _build(config, files, nav, share: list[str], finish: Callable[[str], str], c
     doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
     out = {}
     for page in pages:
+        html = _render_template(page, config, doc_files, nav, env, finish)
+        _write(html, page)
+        if describe is not None:
+            send((_PAGE, describe(html, page)))
         out[page.file.src_uri] = Converted(
-            _render_template(page, config, doc_files, nav, env, finish), page.content, page.toc,
             page._title_from_render, page.meta, set(page.present_anchor_ids or ()),
             {target.src_uri: dict(links) for target, links in (page.links_to_anchors or {}).items()})
+        # Done with (at 10,000 pages hundreds of MB); "" and not None keeps `page.title` as it was.
+        page.content = page.markdown = ""
     return out
 
 
@@ -140,6 +162,14 @@ def _render_template(page: Page, config, doc_files, nav, env, finish: Callable[[
     finally:
         page.active = False
         config._current_page = None
+
+
+def _write(html: str, page: Page) -> None:
+    """The end of mkdocs.commands.build._build_page."""
+    if html.strip():
+        utils.write_file(html.encode("utf-8", errors="xmlcharrefreplace"), page.file.abs_dest_path)
+    else:
+        log.info(f"Page skipped: '{page.file.src_uri}'. Generated empty output.")
 
 
 MAX_WORKERS = 8  # each worker holds its own copy of what it touches: memory grows with their number
@@ -166,56 +196,100 @@ def eligible(config, serving: bool, dirty: bool = False) -> bool:
 
 
 class ParallelConverter:
-    """Started at on_nav with the generated pages; asked at on_pre_page for each page's result."""
+    """Started at on_nav with the generated pages; asked at on_pre_page for each page's result.
 
-    def __init__(self, config, files, nav, src_uris: list[str], workers: int, finish: Callable[[str], str]):
-        """`finish(html)` is what the plugin's post_page does to a page before it is indexed and written."""
+    `finish(html)` is what the plugin's post_page does to a page before it is written.
+    `describe(html, page)`, run in the workers, makes each finished page's search record;
+    `receive(src_uri, record)` gets them in the parent, in the order of `src_uris`, from a thread.
+    """
+
+    def __init__(self, config, files, nav, src_uris: list[str], workers: int, finish: Callable[[str], str],
+                 describe: Describe | None = None, receive: Callable[[str, object], None] | None = None):
         self.uris = set(src_uris)
+        self.error: BaseException | None = None  # raised by `receive`; the plugin reports it
         shares = [share for share in (src_uris[index::workers] for index in range(workers)) if share]
         self._shares = shares
         self._owner = {uri: number for number, share in enumerate(shares) for uri in share}
-        self._jobs: list[Deferred | None] = [
-            Deferred(lambda share=share: _convert_share(config, files, nav, share, finish)) for share in shares]
+        describe = describe if receive is not None else None
+        # Every worker is forked before any thread starts here: a fork copies only the calling thread.
+        self._children = [fork_child(lambda send, share=share: _convert_share(config, files, nav, share, finish,
+                                                                              describe, send))
+                          for share in shares]
+        self._page_queues = [queue.SimpleQueue() for _ in shares]
+        self._outcomes: list[object] = [FAILED] * len(shares)
+        self._finished = [threading.Event() for _ in shares]
+        self._collected = [False] * len(shares)
         self._results: dict[str, Converted] = {}
+        self._threads = [threading.Thread(target=self._read, args=(number,), name=f"kb-worker-{number}", daemon=True)
+                         for number in range(len(shares))]
+        if describe is not None:
+            self._threads.append(threading.Thread(target=self._forward, args=(src_uris, workers, receive),
+                                                  name="kb-forward", daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def _read(self, number: int) -> None:
+        """A thread per worker: its page records go to a queue as they come, its results when it ends."""
+        child = self._children[number]
+        for message in received(*child) if child else ():
+            if message[0] == _PAGE:
+                self._page_queues[number].put(message[1])
+            else:
+                self._outcomes[number] = message[1:]
+        self._page_queues[number].put(_END)
+        self._finished[number].set()
+
+    def _forward(self, src_uris: list[str], workers: int, receive: Callable[[str, object], None]) -> None:
+        """Hand the page records to `receive` in the order of the pages (page i is worker i % workers')."""
+        ended = set()
+        try:
+            for index, src_uri in enumerate(src_uris):
+                number = index % workers
+                if number in ended:
+                    continue
+                record = self._page_queues[number].get()
+                if record is _END:  # the worker stopped early: the parent builds the rest of its share
+                    ended.add(number)
+                    continue
+                receive(src_uri, record)
+        except BaseException as error:  # noqa: BLE001 - reported by the plugin in the main thread
+            self.error = error
 
     def _collect(self, number: int) -> None:
-        job, self._jobs[number] = self._jobs[number], None
-        got = job.take()
-        if got is FAILED:
+        self._finished[number].wait()
+        self._collected[number] = True
+        outcome, self._outcomes[number] = self._outcomes[number], None
+        if outcome is FAILED:
             # Killed (out of memory?) or an error: MkDocs builds these pages in this process instead, and
             # reports any error there, naming the page. The output is the same, only slower.
             self.uris.difference_update(self._shares[number])
             log.info(f"incidentkb: a build worker stopped without a result; its {len(self._shares[number])} pages "
                      "are built in this process")
             return
-        converted, messages = got
+        converted, messages = outcome
         self._results.update(converted)
         for name, level, message in messages:
             logging.getLogger(name).log(level, message)
 
     def adopt(self, page: Page, files) -> bool:
-        """Make MkDocs' conversion and template of this page no-ops that take the worker's result.
+        """Make MkDocs' conversion, template and write of this page no-ops: its worker did them.
 
         False when this page's worker gave no result: MkDocs then builds it as usual.
         """
         src_uri = page.file.src_uri
         number = self._owner[src_uri]
-        if self._jobs[number] is not None:
+        if not self._collected[number]:
             self._collect(number)
         if src_uri not in self.uris:
             return False
         converted = self._results.pop(src_uri)
-        html = [converted.html]  # handed to the page once: after the page is written nothing holds it
-        converted.html = None
         page.kb_adopted = True
 
         def read_source(config) -> None:
             page.markdown, page.meta = "", dict(converted.meta, template=PREBUILT_TEMPLATE)
-            page.kb_prebuilt_html = html.pop() if html else ""
 
         def render(config, files_) -> None:
-            page.content = converted.content
-            page.toc = converted.toc
+            page.content = ""
             page._title_from_render = converted.title
             page.present_anchor_ids = set(converted.present_anchor_ids)
             page.links_to_anchors = {files.get_file_from_path(uri): links
@@ -224,12 +298,14 @@ class ParallelConverter:
 
         page.read_source = read_source
         page.render = render
+        page.file.abs_dest_path = os.devnull  # the worker wrote the page; MkDocs' write of it goes nowhere
         return True
 
     def close(self) -> None:
-        """Stop the workers whose results were not asked for (a build that failed half-way)."""
-        for number, job in enumerate(self._jobs):
-            if job is not None:
-                job.cancel()
-                self._jobs[number] = None
+        """Wait for the threads; first stop the workers still running (a build that failed half-way)."""
+        for number, child in enumerate(self._children):
+            if child is not None and not self._finished[number].is_set():
+                stop_child(child[0])
+        for thread in self._threads:
+            thread.join()
         self._results.clear()

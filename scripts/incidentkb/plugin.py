@@ -4,8 +4,8 @@
 - on_files:  load + check (findings go to the MkDocs log, so --strict fails on them),
              render every generated page as an in-memory file; nothing is written
              into docs/, incidents/ or runbooks/ (mkdocs serve would rebuild forever).
-- on_nav:    start the workers that build the generated pages (parallel.py);
-  on_pre_page hands each page its worker's result, on_env adds the template that outputs it.
+- on_nav:    start the workers that build, write and describe for search the generated pages
+  (parallel.py); on_pre_page hands each page its worker's result, on_env adds the template for it.
 - on_page_markdown: fill <!-- kb:... --> markers in hand-written pages.
 - on_post_page: collapse whitespace, send the page to the search index (search.py).
 - on_post_build: stop the workers, finish the search index and the offline archive.
@@ -172,8 +172,12 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self.site is not None and eligible(config, self.serving, self.dirty):
             ours = [f.src_uri for f in files.documentation_pages() if f.generated_by and f.src_uri.endswith(".md")]
             if ours:
+                describe = receive = None
+                if self.search is not None:  # the workers describe each page for the search index as they go
+                    self.search.load_facts()  # before the fork: every worker needs them
+                    describe, receive = self.search.describe, self.search.submit
                 self.converter = ParallelConverter(config, files, nav, ours, workers=worker_count(),
-                                                   finish=collapse_whitespace)
+                                                   finish=collapse_whitespace, describe=describe, receive=receive)
         return nav
 
     def on_env(self, env, *, config, files):
@@ -215,25 +219,31 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def on_post_page(self, output: str, *, page, config) -> str:
         if self._adopted(page):
-            del page.kb_prebuilt_html  # written by MkDocs from `output` now; at 10,000 pages it is 400 MB
-        else:
-            output = collapse_whitespace(output)
+            return output  # its worker collapsed, wrote and described it (parallel.py)
+        output = collapse_whitespace(output)
         if self.search is not None:
             self.search.add_page(output, page)
         return output
 
     def on_post_build(self, *, config) -> None:
-        self._stop_workers()
+        error = self._stop_workers()
+        if isinstance(error, PluginError):  # Pagefind could not start
+            raise error
+        if error is not None:
+            raise PluginError(f"incidentkb: search: a page could not be sent to the search index: {error}") from error
         if self.search is not None:
             self.search.finish(Path(config.site_dir))
 
     def on_build_error(self, *, error) -> None:
         self._stop_workers()  # a build that failed half-way must not leave workers running
 
-    def _stop_workers(self) -> None:
-        if self.converter is not None:
-            self.converter.close()
-            self.converter = None
+    def _stop_workers(self) -> BaseException | None:
+        """Stop the workers and their threads; returns what went wrong handing their pages to search."""
+        converter, self.converter = self.converter, None
+        if converter is None:
+            return None
+        converter.close()
+        return converter.error
 
     def on_serve(self, server, *, config, builder):
         root = self._root(config)

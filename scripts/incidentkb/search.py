@@ -713,30 +713,61 @@ class SearchIndexer:
         self._listings: frozenset[str] = frozenset()
         self.stats = IndexStats()
         self.types_indexed: set[str] = set()
+        self._held: list[tuple[str, tuple | None]] = []  # hand-written pages, sent last
+        self._submitted: set[str] = set()
+        self._lock = threading.Lock()
 
     # -- page by page
+    #
+    # Pagefind's output depends on the order pages are added, and builds must be byte-identical:
+    # generated pages go in as they are built (in the order MkDocs builds them, whether by MkDocs
+    # itself or by the build workers, see parallel.py), hand-written pages at the end.
 
     def add_page(self, html: str, page) -> None:
+        """A page MkDocs built (the build workers' pages come through describe and submit)."""
+        described = self.describe(html, page)
+        if page.file.generated_by is None:
+            self._held.append((page.file.src_uri, described))
+        else:
+            self.submit(page.file.src_uri, described)
+
+    def describe(self, html: str, page) -> tuple[str, str, str] | None:
+        """What Pagefind is sent for a built page: (url, content, record type); None for a page left out.
+
+        Needs only the page and the facts loaded before the workers fork: they call it.
+        """
         if self._facts is None:
-            self._load_facts()
+            self.load_facts()
         meta = getattr(page, "meta", None) or {}
         search_meta = meta.get("search") if isinstance(meta, dict) else None
         if isinstance(search_meta, dict) and search_meta.get("exclude"):  # Material's `search: {exclude: true}`
-            self.stats.skipped += 1
-            return
+            return None
         facts = classify(page.file.src_uri, self._facts, self._listings)
         if facts is None:
+            return None
+        return "/" + page.url, pagefind_html(html, facts), facts.type
+
+    def submit(self, src_uri: str, described: tuple[str, str, str] | None) -> None:
+        """Send a described page to Pagefind; a page already sent is not sent twice.
+
+        Twice happens when a build worker stopped after it had sent the page: MkDocs then builds it again.
+        """
+        with self._lock:  # the build workers' pages arrive on another thread (parallel.py)
+            if src_uri in self._submitted:
+                return
+            self._submitted.add(src_uri)
+        if described is None:
             self.stats.skipped += 1
             return
-        content = pagefind_html(html, facts)
-        self.types_indexed.add(facts.type)
+        url, content, kind = described
+        self.types_indexed.add(kind)
         self.stats.pages += 1
         self.stats.sent_bytes += len(content)
-        future = self._ensure_service().request({"type": "AddFile", "index_id": self._index_id, "url": "/" + page.url,
+        future = self._ensure_service().request({"type": "AddFile", "index_id": self._index_id, "url": url,
                                                  "file_path": None, "file_contents": content})
-        self._pending.append((page.file.src_uri, future))
+        self._pending.append((src_uri, future))
 
-    def _load_facts(self) -> None:
+    def load_facts(self) -> None:
         site = self._site()
         if site is None:
             self._facts = {}
@@ -765,6 +796,9 @@ class SearchIndexer:
         service = self._ensure_service()
         archive = None
         try:
+            for src_uri, described in self._held:
+                self.submit(src_uri, described)
+            self._held = []
             self._collect_page_errors()
             caught_up = time.perf_counter()
             bundle = site_dir / BUNDLE_DIR
