@@ -20,12 +20,10 @@ from incidentkb.search import (
 
 REPO = Path(__file__).resolve().parent.parent
 
-ARTICLE = ('<html><body><nav>Navigation text</nav><main><article class="md-content__inner md-typeset">'
-           '<h1 id="t">INC-2025-014: Title</h1><p>Body with OOMKilled</p>'
+CONTENT = ('<h1 id="t">INC-2025-014: Title</h1><p>Body with OOMKilled</p>'
            '<h2 id="timeline">Timeline</h2><p>kept</p>'
            '<h2 id="related">Related</h2><ul><li>Other incident title</li></ul>'
-           '<h2 id="post-mortem">Post-mortem</h2><p>also kept</p>'
-           '</article></main><footer>Footer text</footer></body></html>')
+           '<h2 id="post-mortem">Post-mortem</h2><p>also kept</p>')
 
 
 @pytest.fixture(scope="module")
@@ -93,24 +91,22 @@ def test_classify_keeps_record_lists_out_of_the_index():
     assert classify("index.md", facts, listings).type == "page"
 
 
-def test_pagefind_gets_the_article_with_its_filters_and_without_lists():
-    html = pagefind_html(ARTICLE, PageFacts("incident", "SEV1", ("checkout", "payments-api")))
-    assert "Navigation text" not in html and "Footer text" not in html
+def test_pagefind_gets_the_content_with_its_filters_and_without_lists():
+    html = pagefind_html(CONTENT, "INC-2025-014: Title", PageFacts("incident", "SEV1", ("checkout", "payments-api")))
     assert "Body with OOMKilled" in html and "kept" in html and "also kept" in html
     assert "Other incident title" not in html
     for tag in ('data-pagefind-filter="type:incident"', 'data-pagefind-filter="severity:SEV1"',
                 'data-pagefind-filter="service:checkout"', 'data-pagefind-filter="service:payments-api"'):
         assert tag in html
-    assert html.count("data-pagefind-body") == 1
-    # Hand-written pages keep every section; a page without Material's article is sent whole.
-    assert "Other incident title" in pagefind_html(ARTICLE, PageFacts("page"))
-    assert "Navigation text" in pagefind_html(ARTICLE.replace("<article class", "<section class"), PageFacts("page"))
+    assert html.count("data-pagefind-body") == 1 and html.count("<h1") == 1
+    # Hand-written pages keep every section; content without a heading gets the title, as Material shows it.
+    assert "Other incident title" in pagefind_html(CONTENT, "x", PageFacts("page"))
+    assert "<h1>Runbook &lt;one&gt;</h1><p>Steps</p>" in pagefind_html("<p>Steps</p>", "Runbook <one>", PageFacts("page"))
 
 
 def test_cut_sections_stops_at_the_next_section_or_the_end():
-    assert cut_sections("<article><h2 id=\"a\">A</h2>x<h2 id=\"b\">B</h2>y</article>", ("a",)) == \
-        "<article><h2 id=\"b\">B</h2>y</article>"
-    assert cut_sections("<article><p>keep</p><h2 id=\"b\">B</h2>y</article>", ("b",)) == "<article><p>keep</p></article>"
+    assert cut_sections("<h2 id=\"a\">A</h2>x<h2 id=\"b\">B</h2>y", ("a",)) == "<h2 id=\"b\">B</h2>y"
+    assert cut_sections("<p>keep</p><h2 id=\"b\">B</h2>y", ("b",)) == "<p>keep</p>"
     assert cut_sections("<p>nothing to cut</p>", ("a",)) == "<p>nothing to cut</p>"
 
 
@@ -140,9 +136,9 @@ def _tiny_bundle(out: Path, pages: int = 8) -> Path:
         facts = PageFacts(("incident", "runbook", "page")[number % 3], f"SEV{number % 4 + 1}",
                           (f"svc-{number % 5}", f"svc-{(number + 2) % 5}"))
         filler = " ".join(f"word{(number * 7 + k) % 97} common common common" for k in range(70))
-        html = (f'<article class="md-content__inner md-typeset"><h1>Page {number}</h1>'
-                f"<p>OOMKilled on db-primary-0{number}. {filler}</p></article>")
-        page = SimpleNamespace(url=f"p{number}/", meta={}, file=SimpleNamespace(src_uri=f"p{number}.md", generated_by=None))
+        html = f"<h1>Page {number}</h1><p>OOMKilled on db-primary-0{number}. {filler}</p>"
+        page = SimpleNamespace(url=f"p{number}/", meta={}, title=f"Page {number}",
+                               file=SimpleNamespace(src_uri=f"p{number}.md", generated_by=None))
         indexer._facts, indexer._listings = {f"p{number}.md": facts}, frozenset()
         indexer.add_page(html, page)
     indexer.finish(out)
@@ -326,8 +322,8 @@ def test_a_failed_build_leaves_no_pagefind_process(tmp_path):
     # mkdocs serve rebuilds in one process: a build that failed before finish() must not leave
     # its Pagefind service running; the next configure() (and the end of the process) closes it.
     indexer = search.SearchIndexer(lambda: None, archive=None)
-    indexer.add_page('<article class="md-content__inner md-typeset"><h1>x</h1></article>',
-                     SimpleNamespace(url="x/", meta={}, file=SimpleNamespace(src_uri="x.md", generated_by="incidentkb")))
+    indexer.add_page("<h1>x</h1>", SimpleNamespace(url="x/", meta={}, title="x",
+                                                   file=SimpleNamespace(src_uri="x.md", generated_by="incidentkb")))
     process = indexer._service._proc
     assert process.poll() is None
     config = SimpleNamespace(plugins={}, theme=SimpleNamespace(dirs=[]), extra_css=[], extra_javascript=[],

@@ -9,10 +9,10 @@ MkDocs would: read the source, page_markdown event, convert, page_content event
 (`_populate`), then the theme template with the same context (`get_context`), our
 post_page step (`finish`: collapse_whitespace) and the write of the file.
 
-While it goes, a worker sends each finished page's search record (`describe`) through
+While it goes, a worker sends each converted page's search record (`describe`) through
 its pipe; a thread in the parent hands them to `receive` (the search index) in the order
-of the pages, whichever worker is ahead, so the index is the same in every build and
-Pagefind indexes while the workers are still building. At the end a worker sends what
+of the pages, whichever worker is ahead, so the index is the same in every build, and
+Pagefind indexes while the workers convert and writes while they render templates. At the end a worker sends what
 MkDocs still needs of each page — title, meta, anchors — and the log messages of its
 share, which the parent logs again, so `--strict` counts each warning once.
 
@@ -62,6 +62,7 @@ PREBUILT_TEMPLATE = "incidentkb/prebuilt.html"  # the template of a page a worke
 PREBUILT_SOURCE = "<!-- written by an incidentkb build worker -->"  # what MkDocs "writes" to os.devnull for it
 
 _PAGE, _DONE = "page", "done"  # the kinds of message a worker sends
+IN_WORKER = False  # True in a build worker process: the plugin's page events then leave search to the worker
 _END = object()  # put in a worker's page queue when it has sent all it will send
 
 
@@ -84,17 +85,19 @@ class _Collect(logging.Handler):
         self.messages.append((record.name, record.levelno, record.getMessage()))
 
 
-Describe = Callable[[str, Page], object]  # in a worker: a finished page's search record (picklable)
+Describe = Callable[[str, Page], object]  # in a worker: a converted page's search record (picklable)
 
 
 def _convert_share(config, files, nav, share: list[str], finish: Callable[[str], str],
                    describe: Describe | None, send: Callable[[object], None]) -> None:
     """In a worker: build and write the pages of `share` as MkDocs' own build loop would.
 
-    Sends (_PAGE, record) for each page as it is written, then (_DONE, results, log messages).
+    Sends (_PAGE, record) for each page as it is converted, then (_DONE, results, log messages).
     An exception ends the worker early: the parent then builds the pages it has no result for,
     and MkDocs reports the error there, naming the page, as in any build.
     """
+    global IN_WORKER
+    IN_WORKER = True  # this process is a forked worker: the parent's value is untouched
     logger = logging.getLogger("mkdocs")
     collect = _Collect()
     # Messages go back to the parent instead of to the terminal (the parent prints and counts them).
@@ -124,8 +127,11 @@ def _build(config, files, nav, share: list[str], finish: Callable[[str], str], d
     pages = []
     for src_uri in share:
         file = files.get_file_from_path(src_uri)
-        pages.append(file.page or Page(None, file, config))
-        _populate(pages[-1], config, files)
+        page = file.page or Page(None, file, config)
+        _populate(page, config, files)
+        if describe is not None:  # now, not after the templates: search can index while they run
+            send((_PAGE, describe(page.content, page)))
+        pages.append(page)
     ours = set(share)
     said = len(collect.messages)
     for page in nav.pages:  # their titles are in every page's navigation
@@ -138,10 +144,7 @@ def _build(config, files, nav, share: list[str], finish: Callable[[str], str], d
     doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
     out = {}
     for page in pages:
-        html = _render_template(page, config, doc_files, nav, env, finish)
-        _write(html, page)
-        if describe is not None:
-            send((_PAGE, describe(html, page)))
+        _write(_render_template(page, config, doc_files, nav, env, finish), page)
         out[page.file.src_uri] = Converted(
             page._title_from_render, page.meta, set(page.present_anchor_ids or ()),
             {target.src_uri: dict(links) for target, links in (page.links_to_anchors or {}).items()})
@@ -199,7 +202,7 @@ class ParallelConverter:
     """Started at on_nav with the generated pages; asked at on_pre_page for each page's result.
 
     `finish(html)` is what the plugin's post_page does to a page before it is written.
-    `describe(html, page)`, run in the workers, makes each finished page's search record;
+    `describe(content, page)`, run in the workers, makes each converted page's search record;
     `receive(src_uri, record)` gets them in the parent, in the order of `src_uris`, from a thread.
     """
 

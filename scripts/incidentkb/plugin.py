@@ -7,7 +7,8 @@
 - on_nav:    start the workers that build, write and describe for search the generated pages
   (parallel.py); on_pre_page hands each page its worker's result, on_env adds the template for it.
 - on_page_markdown: fill <!-- kb:... --> markers in hand-written pages.
-- on_post_page: collapse whitespace, send the page to the search index (search.py).
+- on_page_content: send the page to the search index (search.py).
+- on_post_page: collapse whitespace.
 - on_post_build: stop the workers, finish the search index and the offline archive.
 - on_serve:  also watch the records, the catalog and the policy file.
 """
@@ -28,6 +29,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .audience import AUDIENCES, DEFAULT_AUDIENCE
+from . import parallel
 from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
 from .render import RAW_BLOCK
@@ -178,6 +180,10 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                     describe, receive = self.search.describe, self.search.submit
                 self.converter = ParallelConverter(config, files, nav, ours, workers=worker_count(),
                                                    finish=collapse_whitespace, describe=describe, receive=receive)
+        if self.search is not None and not self.serving:
+            # Pagefind writes as soon as every page is described, while the last pages are still being built.
+            self.search.expect([f.src_uri for f in files.documentation_pages(inclusion=InclusionLevel.is_included)],
+                               config.site_dir)
         return nav
 
     def on_env(self, env, *, config, files):
@@ -215,15 +221,14 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         stash = self._stash.pop(page.file.src_uri, None)
         if stash:
             html = _STASH_MARK.sub(lambda m: stash[int(m.group(1))], html)
+        if self.search is not None and not parallel.IN_WORKER:  # a build worker sends its pages itself
+            self.search.add_page(html, page)
         return html
 
     def on_post_page(self, output: str, *, page, config) -> str:
         if self._adopted(page):
-            return output  # its worker collapsed, wrote and described it (parallel.py)
-        output = collapse_whitespace(output)
-        if self.search is not None:
-            self.search.add_page(output, page)
-        return output
+            return output  # its worker collapsed and wrote it (parallel.py)
+        return collapse_whitespace(output)
 
     def on_post_build(self, *, config) -> None:
         error = self._stop_workers()

@@ -87,10 +87,6 @@ LIST_SECTIONS = ("related", "used-in-incidents", "runbooks", "incident-history",
 # runbooks first, and a hand-written page that quotes a few incident titles must not outrank them.
 PAGE_WEIGHT = "0.5"
 
-# The page content in Material's main.html: all that is sent to Pagefind.
-_ARTICLE_OPEN = '<article class="md-content__inner md-typeset">'
-_ARTICLE_CLOSE = "</article>"
-
 EXACT_KEYS_PER_SHARD = 32
 MAX_SHARDS = 4096
 
@@ -144,16 +140,16 @@ def listing_pages(generated: list, facts: dict[str, PageFacts]) -> frozenset[str
                      if p.path.startswith(LISTING_SECTIONS) and p.path not in facts and not is_alert_page(p.path))
 
 
-def pagefind_html(html: str, facts: PageFacts) -> str:
-    """The part of a built page Pagefind should read: the article, with its filters attached.
+def pagefind_html(content: str, title: str, facts: PageFacts) -> str:
+    """What Pagefind reads of a page: its content (the HTML of its Markdown), with its filters attached.
 
-    Only the article goes over the pipe (the header, navigation and footer are the same on
-    every page and would be indexed as content). Filters are inline attributes on empty
-    elements, one element per value, so a value never needs escaping for Pagefind's syntax.
+    Only the content goes over the pipe (the header, navigation and footer are the same on
+    every page and would be indexed as content). It is what Material puts in the page's
+    article, as partials/content.html does: the title as a heading when the content has
+    none. Filters are inline attributes on empty elements, one element per value, so a
+    value never needs escaping for Pagefind's syntax.
     """
-    start = html.find(_ARTICLE_OPEN)
-    end = html.rfind(_ARTICLE_CLOSE)
-    body = html[start:end + len(_ARTICLE_CLOSE)] if start >= 0 and end > start else html
+    body = content if "<h1" in content else f"<h1>{escape(title)}</h1>{content}"
     if facts.type in ("incident", "runbook", "problem", "service", "alert"):
         body = cut_sections(body, LIST_SECTIONS)
     elif facts.type == "page":
@@ -166,16 +162,13 @@ def pagefind_html(html: str, facts: PageFacts) -> str:
 
 
 def cut_sections(html: str, ids: tuple[str, ...]) -> str:
-    """Drop each <h2 id=ID> and what follows it up to the next <h2 (or the end of the article)."""
+    """Drop each <h2 id=ID> and what follows it up to the next <h2 (or the end)."""
     for section_id in ids:
         start = html.find(f'<h2 id="{section_id}"')
         if start < 0:
             continue
         end = html.find("<h2", start + 3)
-        if end < 0:
-            end = html.rfind(_ARTICLE_CLOSE)
-            end = end if end > start else len(html)
-        html = html[:start] + html[end:]
+        html = html[:start] + (html[end:] if end >= 0 else "")
     return html
 
 
@@ -715,26 +708,37 @@ class SearchIndexer:
         self.types_indexed: set[str] = set()
         self._held: list[tuple[str, tuple | None]] = []  # hand-written pages, sent last
         self._submitted: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._expected: set[str] | None = None  # pages not described yet, once the plugin has said which will be
+        self._site_dir: Path | None = None
+        self._written: Future | None = None  # Pagefind's WriteFiles, once asked for
+        self._writing_since = 0.0
+        self._late: list[str] = []  # pages described after the write began (a bug: they are not searchable)
 
     # -- page by page
     #
     # Pagefind's output depends on the order pages are added, and builds must be byte-identical:
-    # generated pages go in as they are built (in the order MkDocs builds them, whether by MkDocs
-    # itself or by the build workers, see parallel.py), hand-written pages at the end.
+    # generated pages go in as they are converted (in the order MkDocs builds them, whether by
+    # MkDocs itself or by the build workers, see parallel.py), hand-written pages at the end.
+    # Pages are described from their content, not the finished page, so that the whole index is
+    # known before the theme's templates have run: Pagefind writes while the pages are finished.
 
-    def add_page(self, html: str, page) -> None:
-        """A page MkDocs built (the build workers' pages come through describe and submit)."""
-        described = self.describe(html, page)
-        if page.file.generated_by is None:
-            self._held.append((page.file.src_uri, described))
-        else:
+    def add_page(self, content: str, page) -> None:
+        """A page converted in this process (the build workers' pages come through describe and submit)."""
+        described = self.describe(content, page)
+        if page.file.generated_by is not None:
             self.submit(page.file.src_uri, described)
+            return
+        with self._lock:
+            self._submitted.add(page.file.src_uri)
+            self._held.append((page.file.src_uri, described))
+            self._note_described(page.file.src_uri)
 
-    def describe(self, html: str, page) -> tuple[str, str, str] | None:
-        """What Pagefind is sent for a built page: (url, content, record type); None for a page left out.
+    def describe(self, content: str, page) -> tuple[str, str, str] | None:
+        """What Pagefind is sent for a page: (url, content, record type); None for a page left out.
 
-        Needs only the page and the facts loaded before the workers fork: they call it.
+        `content` is the page's HTML as the theme will show it (page.content). Needs only the page
+        and the facts loaded before the workers fork: they call it.
         """
         if self._facts is None:
             self.load_facts()
@@ -745,7 +749,7 @@ class SearchIndexer:
         facts = classify(page.file.src_uri, self._facts, self._listings)
         if facts is None:
             return None
-        return "/" + page.url, pagefind_html(html, facts), facts.type
+        return "/" + page.url, pagefind_html(content, page.title or "", facts), facts.type
 
     def submit(self, src_uri: str, described: tuple[str, str, str] | None) -> None:
         """Send a described page to Pagefind; a page already sent is not sent twice.
@@ -756,6 +760,39 @@ class SearchIndexer:
             if src_uri in self._submitted:
                 return
             self._submitted.add(src_uri)
+            if self._written is not None:
+                self._late.append(src_uri)
+                return
+            self._send(src_uri, described)
+            self._note_described(src_uri)
+
+    def expect(self, src_uris, site_dir: Path) -> None:
+        """Every page this build will describe: once the last one is, Pagefind starts writing (into site_dir)."""
+        with self._lock:
+            self._site_dir = Path(site_dir)
+            self._expected = set(src_uris) - self._submitted
+            self._note_described(None)
+
+    def _note_described(self, src_uri: str | None) -> None:
+        # Called with the lock held.
+        if self._expected is None or self._written is not None:
+            return
+        self._expected.discard(src_uri)
+        if not self._expected:
+            self._start_writing()
+
+    def _start_writing(self) -> None:
+        # Called with the lock held, so no page slips in between the held pages and the write.
+        for src_uri, described in self._held:
+            self._send(src_uri, described)
+        self._held = []
+        bundle = self._site_dir / BUNDLE_DIR
+        shutil.rmtree(bundle, ignore_errors=True)
+        self._writing_since = time.perf_counter()
+        self._written = self._ensure_service().request({"type": "WriteFiles", "index_id": self._index_id,
+                                                        "output_path": str(bundle.resolve())})
+
+    def _send(self, src_uri: str, described: tuple[str, str, str] | None) -> None:
         if described is None:
             self.stats.skipped += 1
             return
@@ -796,15 +833,15 @@ class SearchIndexer:
         service = self._ensure_service()
         archive = None
         try:
-            for src_uri, described in self._held:
-                self.submit(src_uri, described)
-            self._held = []
+            with self._lock:
+                if self._written is None:  # not every expected page came (a --dirty build), or none was expected
+                    self._site_dir = site_dir
+                    self._start_writing()
+                written, late = self._written, self._late
+            if late:
+                log.warning(f"search: {len(late)} page(s) were built after the search index was written and cannot "
+                            f"be found by search: {', '.join(late[:5])}")
             self._collect_page_errors()
-            caught_up = time.perf_counter()
-            bundle = site_dir / BUNDLE_DIR
-            shutil.rmtree(bundle, ignore_errors=True)
-            written = service.request({"type": "WriteFiles", "index_id": self._index_id,
-                                       "output_path": str(bundle.resolve())})
             # Pagefind writes on its core; meanwhile this thread writes our files and archives the rest.
             self._write_data(site_dir)
             if self.archive is not None:
@@ -819,6 +856,7 @@ class SearchIndexer:
                 raise PluginError(f"incidentkb: Pagefind could not write the search index: {error}") from error
             index_written = time.perf_counter()
             pagefind_cpu = service.cpu_seconds()
+            bundle = site_dir / BUNDLE_DIR
             for name in UNUSED_BUNDLE_FILES:
                 (bundle / name).unlink(missing_ok=True)
             canonicalise_bundle(bundle)
@@ -832,12 +870,13 @@ class SearchIndexer:
             service.close()
             self._service = None
         done = time.perf_counter()
-        cpu = f" ({pagefind_cpu:.1f} s of CPU in all)" if pagefind_cpu is not None else ""
+        cpu = f"; {pagefind_cpu:.1f} s of CPU in all" if pagefind_cpu is not None else ""
         log.info(f"search: {self.stats.pages} pages indexed ({self.stats.skipped} lists left out, "
-                 f"{self.stats.sent_bytes / 1e6:.1f} MB sent); after the last page Pagefind needed "
-                 f"{caught_up - started:.1f} s to catch up and {index_written - caught_up:.1f} s to write{cpu} "
-                 f"(meanwhile {zipped - caught_up:.1f} s for our files and the archive), then "
-                 f"{done - index_written:.1f} s to finish" + (f"; offline copy: {self.archive}" if self.archive else ""))
+                 f"{self.stats.sent_bytes / 1e6:.1f} MB sent); Pagefind wrote the index in "
+                 f"{index_written - self._writing_since:.1f} s, starting {max(0.0, started - self._writing_since):.1f} s "
+                 f"before the pages were finished{cpu}; after the pages: {zipped - started:.1f} s for our files and "
+                 f"the archive, {index_written - zipped:.1f} s waiting for Pagefind, {done - index_written:.1f} s to "
+                 "finish" + (f"; offline copy: {self.archive}" if self.archive else ""))
 
     def _collect_page_errors(self) -> None:
         failures = []
