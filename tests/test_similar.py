@@ -314,6 +314,24 @@ def test_all_neighbours_covers_every_incident_in_order(small):
     assert all(len(v) <= 2 and all(m.kind == "incident" for m in v) for v in result.values())
 
 
+def test_neighbours_in_pieces_are_all_neighbours(small):
+    """The site build finds half of the neighbours in a second process (site.similar_work)."""
+    _, _, index = small
+    whole = index.all_neighbours(top=3)
+    pieces = index.incident_neighbours(3, 1, 2) | SimilarityIndex.build(small[1]).incident_neighbours(3, 0, 2)
+    assert {key: pieces[key] for key in whole} == whole and pieces.keys() == whole.keys()
+
+
+def test_site_neighbours_split_over_two_processes_are_the_same(monkeypatch):
+    import incidentkb.site as site_module
+
+    kb, _ = load(REPO)
+    whole, _ = site_module.similar_work(kb, True)
+    monkeypatch.setattr(site_module, "SPLIT_NEIGHBOURS_FROM", 1)
+    split, _ = site_module.similar_work(kb, True)
+    assert list(split.items()) == list(whole.items())
+
+
 def test_identical_incidents_score_one(kb_root):
     text = SMALL["incidents/2025/INC-2025-001-replica-lag.md"]
     root = kb_root({"incidents/2025/INC-2025-001-a.md": text,

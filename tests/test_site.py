@@ -171,6 +171,24 @@ def test_a_worker_that_stops_half_way_leaves_no_page_out_of_the_search_index_or_
     assert sent and int(sent.group(1)) == indexed(sample_site[1])
 
 
+def test_similar_incidents_without_their_child_process_are_the_same(sample_site, serial_build, tmp_path, monkeypatch):
+    """The similar-incident index is computed by a forked child; when that child fails, the MkDocs process
+    computes it itself, and the site is the same."""
+    import incidentkb.site as site_module
+
+    parent, original = os.getpid(), site_module.similar_work
+
+    def fails_in_a_child(*args, **kwargs):
+        if os.getpid() != parent:
+            raise RuntimeError("child broke")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(site_module, "similar_work", fails_in_a_child)
+    built, _ = build_in_process(sample_site[0], tmp_path / "site", monkeypatch, "1")
+    assert built.keys() == serial_build.keys()
+    assert sorted(path for path in built if built[path] != serial_build[path]) == []
+
+
 def test_generated_tree_builds_with_plain_mkdocs(sample_site, tmp_path):
     root, _ = sample_site
     out = tmp_path / "tree"

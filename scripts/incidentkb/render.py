@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from .text import FENCE
 # Python-Markdown re-parses raw HTML with html.parser, which was the largest cost
 # of building incident pages (measured). Other builders just see HTML comments.
 RAW_START, RAW_END = "<!--kb-raw-->", "<!--/kb-raw-->"
+RELATED_MARK = "<!--kb-related-->"  # where an incident page's Related section goes (Renderer.with_related)
 RAW_BLOCK = re.compile(re.escape(RAW_START) + r"\n(.*?)\n" + re.escape(RAW_END), re.DOTALL)
 
 
@@ -320,10 +321,23 @@ class Renderer:
 
     # ------------------------------------------------------------------------ pages
 
-    def incident(self, incident: Incident) -> GeneratedPage:
+    def incident(self, incident: Incident, related: bool = True) -> GeneratedPage:
+        """The incident's page. With related=False its Related section, which shows similar incidents, is
+        left as RELATED_MARK for with_related() to fill in: the rest of the page does not wait for the
+        similar-incident index."""
         page = urls.record_page(incident)
-        markdown = self.render("incident.md.j2", page, incident=incident, body=demote_headings(incident.body))
+        section = self.related_section(page, incident) if related else RELATED_MARK
+        markdown = self.render("incident.md.j2", page, incident=incident, body=demote_headings(incident.body),
+                               related=Markup(section))
         return GeneratedPage(page, markdown, incident.path, record=True)
+
+    def related_section(self, page: str, incident: Incident) -> str:
+        return self.render("incident_related.md.j2", page, incident=incident)
+
+    def with_related(self, generated: GeneratedPage, incident: Incident) -> GeneratedPage:
+        # The first mark is ours: it comes before the post-mortem, and text above it is escaped.
+        section = self.related_section(generated.path, incident)
+        return replace(generated, markdown=generated.markdown.replace(RELATED_MARK, section, 1))
 
     def runbook(self, runbook: Runbook) -> GeneratedPage:
         page = urls.record_page(runbook)
@@ -404,8 +418,8 @@ def fill_snippets(markdown: str, page: str, renderer: Renderer) -> str:
 def render_site(kb: KnowledgeBase, options: RenderOptions | None = None) -> tuple[list[GeneratedPage], Renderer]:
     """Every generated page of the site, in a deterministic order.
 
-    Pages that show similar incidents (incident pages, the reports) are rendered last: the
-    similar-incident index may still be computing in a background process (see site.py).
+    What shows similar incidents (the Related section of incident pages, the reports) is rendered
+    last: the similar-incident index may still be computing in a background process (see site.py).
     """
     from .alerts import alert_pages
     from .report import report_pages
@@ -419,7 +433,8 @@ def render_site(kb: KnowledgeBase, options: RenderOptions | None = None) -> tupl
     policy = renderer.policy_pages()
     alerts = alert_pages(renderer)
     training = training_pages(renderer)
-    incidents = [renderer.incident(i) for i in kb.incidents]
+    incidents = [renderer.incident(i, related=False) for i in kb.incidents]
+    incidents = [renderer.with_related(page, i) for page, i in zip(incidents, kb.incidents)]  # waits for the index
     reports = report_pages(renderer)
     pages = incidents + runbooks + catalog + problems + indexes + policy + reports + alerts + training
     return pages, renderer

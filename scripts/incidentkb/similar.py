@@ -371,12 +371,16 @@ class SimilarityIndex:
         """Every incident's top incident neighbours, in id order. Computed once per `top`: incident pages
         and the reports' clusters ask for the same lists, and at 10,000 incidents each pass costs seconds."""
         if top not in self._all:
-            try:
-                self._all[top] = {r.id: self._neighbours(r, top, ("incident",))
-                                  for r in self.records if r.kind == "incident"}
-            finally:
-                self._pairs.clear()
+            self._all[top] = self.incident_neighbours(top)
         return self._all[top]
+
+    def incident_neighbours(self, top: int, part: int = 0, parts: int = 1) -> dict[str, list[Match]]:
+        """all_neighbours in pieces: those of every `parts`-th incident from the `part`-th on, in id order."""
+        try:
+            incidents = [r for r in self.records if r.kind == "incident"]
+            return {r.id: self._neighbours(r, top, ("incident",)) for r in incidents[part::parts]}
+        finally:
+            self._pairs.clear()
 
     def _neighbours(self, source: _Record, top: int, kinds: tuple[str, ...]) -> list[Match]:
         me = self.position[f"{source.kind}:{source.id}"]

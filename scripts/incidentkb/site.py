@@ -116,44 +116,64 @@ def read_assets() -> dict[str, bytes]:
     return {site_path: (package / name).read_bytes() for site_path, name in ASSETS.items()}
 
 
+def published(kb: KnowledgeBase, audience: str, include_drafts: bool) -> tuple[KnowledgeBase, set[str],
+                                                                               KnowledgeBase | None]:
+    """(what the site shows, the paths left out, the knowledge base compliance is judged on when drafts are
+    left out, else None)."""
+    shown, hidden = for_audience(kb, audience)
+    if include_drafts:
+        return shown, hidden, None
+    # Draft post-mortems are previewed with `mkdocs serve` but not published; they still count for compliance.
+    drafts = {i.path for i in shown.incidents if (i.postmortem or {}).get("status") == "draft"}
+    if not drafts:
+        return shown, hidden, None
+    without = replace(shown, incidents=[i for i in shown.incidents if i.path not in drafts], severities_in_use={})
+    return without, hidden | drafts, shown
+
+
+SPLIT_NEIGHBOURS_FROM = 1000  # incidents: below this, a second process for half the neighbours is not worth a fork
+
+
+def similar_work(shown: KnowledgeBase, directory_urls: bool) -> tuple[dict, dict[str, bytes]]:
+    """Every incident's nearest neighbours, and the files of the browser's similar-incident index."""
+    index = SimilarityIndex.build(shown)
+    if len(shown.incidents) >= SPLIT_NEIGHBOURS_FROM:
+        # The incident pages wait for this while the MkDocs process has nothing else to do (at 10,000
+        # incidents, seconds): half of the neighbours are found in a second child, on the idle core.
+        other_half = Deferred(lambda: index.incident_neighbours(SIMILAR_SHOWN, 1, 2))
+        halves = index.incident_neighbours(SIMILAR_SHOWN, 0, 2) | other_half.result()
+        neighbours = {r.id: halves[r.id] for r in index.records if r.kind == "incident"}  # in id order again
+    else:
+        neighbours = index.all_neighbours(SIMILAR_SHOWN)
+    url_of = lambda record: urls.page_url(urls.record_page(record), directory_urls)  # noqa: E731
+    return neighbours, browser_index_files(index, shown, url_of)
+
+
 def build_site(root: Path, today: date | None = None, directory_urls: bool = True, layout: Layout = Layout(),
                site_url: str = "", audience: str = DEFAULT_AUDIENCE, docs_prefix: str = "docs",
                include_drafts: bool = True) -> SiteBuild:
     """Load and check everything, then render what `audience` may see (and drafts, if asked)."""
     kb, findings = load(root, layout)
-    # The checks run in a forked child while this process renders (see background.py); only the policy's own
-    # problems are needed at once, to stop a build with a broken policy file before anything is rendered.
+    # The checks run in a forked child while this process renders; only the policy's own problems are
+    # needed at once, to stop a build with a broken policy file before anything is rendered.
     checks = Deferred(lambda: check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog, today=today))
-    fatal = ""
     policy_errors = [f for f in findings + check_policy(kb.policy, kb.severities_in_use)
                      if f.path == layout.policy and f.is_error]
-    if policy_errors:
-        fatal = f"{layout.policy} has {len(policy_errors)} error(s); fix them before publishing (run `kb check`)."
-        findings = sort_findings(findings + checks.result())
     options = RenderOptions(today=today or date.today(), directory_urls=directory_urls, site_url=site_url or "")
-    if fatal:
+    if policy_errors:
         # Nothing is rendered from a broken policy: the build stops before anything is published.
-        return SiteBuild(kb, findings, [], Renderer(kb, options), layout, {}, fatal)
-    shown, hidden = for_audience(kb, audience)
-    if not include_drafts:
-        # Draft post-mortems are previewed with `mkdocs serve` but not published; they still count for compliance.
-        drafts = {i.path for i in shown.incidents if (i.postmortem or {}).get("status") == "draft"}
-        if drafts:
-            options.compliance_kb = shown
-            shown = replace(shown, incidents=[i for i in shown.incidents if i.path not in drafts], severities_in_use={})
-            hidden |= drafts
+        fatal = f"{layout.policy} has {len(policy_errors)} error(s); fix them before publishing (run `kb check`)."
+        return SiteBuild(kb, sort_findings(findings + checks.result()), [], Renderer(kb, options), layout, {}, fatal)
+    shown, hidden, compliance_kb = published(kb, audience, include_drafts)
+    if compliance_kb is not None:
+        options.compliance_kb = compliance_kb
     # The similar-incident index is computed in a forked child while this process renders the pages that do
     # not need it (see background.py); incident pages and reports wait for it.
-    def similar_work():
-        index = SimilarityIndex.build(shown)
-        url_of = lambda record: urls.page_url(urls.record_page(record), directory_urls)  # noqa: E731
-        return index.all_neighbours(SIMILAR_SHOWN), browser_index_files(index, shown, url_of)
-
-    similar = Deferred(similar_work)
+    similar = Deferred(lambda: similar_work(shown, directory_urls))
     options.similar = NeighboursLater(similar)
     pages, renderer = render_site(shown, options)
     pages.append(GeneratedPage("similar.md", renderer.render("similar.md.j2", "similar.md")))
     assets = read_assets()
     assets.update(similar.result()[1])
     findings = sort_findings(findings + checks.result())
-    return SiteBuild(shown, findings, pages, renderer, layout, assets, fatal, hidden, docs_prefix)
+    return SiteBuild(shown, findings, pages, renderer, layout, assets, "", hidden, docs_prefix)
