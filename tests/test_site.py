@@ -232,6 +232,21 @@ def test_folder_with_only_incidents_builds_with_defaults(kb_root):
     assert sorted(p.name for p in root.iterdir()) == ["incidents", "site"]
 
 
+def test_a_check_finding_fails_a_strict_mkdocs_build_and_names_the_file(kb_root):
+    """The checks run in a child while the pages are built; what they find is reported at the end, and counts."""
+    root = kb_root({"incidents/2025/INC-2025-001-checkout-errors.md": minimal_incident(runbooks="[no-such-runbook]"),
+                    "docs/index.md": "# Home\n",
+                    "mkdocs.yml": "site_name: t\ntheme: {name: material, font: false}\nplugins: [incidentkb]\n"})
+    env = {"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin", "KB_TODAY": TODAY}
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=root, capture_output=True,
+                           text=True, env=env)
+    assert build.returncode != 0
+    assert "incidents/2025/INC-2025-001-checkout-errors.md:" in build.stderr and "unknown-runbook" in build.stderr
+    lenient = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=root, capture_output=True, text=True,
+                             env=env)
+    assert lenient.returncode == 0 and "unknown-runbook" in lenient.stderr
+
+
 @pytest.mark.parametrize("source, target, directory_urls, expected", [
     ("incidents/2025/INC-1-x.md", "runbooks/checkout/a.md", True, "../../../runbooks/checkout/a/"),
     ("index.md", "incidents/index.md", True, "incidents/"),

@@ -91,11 +91,19 @@ def stop_child(pid: int) -> None:
 class Deferred:
     """A value computed by `compute()` in a forked child."""
 
-    def __init__(self, compute: Callable[[], object]):
+    def __init__(self, compute: Callable[[], object], low_priority: bool = False):
+        """`low_priority`: the child runs only on what the other processes leave of the cores (nice 19), for
+        work whose value is needed late."""
         self._compute = compute
         self._done = False
         self._value = None
-        started = fork_child(lambda send: send(compute()))
+
+        def produce(send) -> None:
+            if low_priority:
+                os.nice(19)
+            send(compute())
+
+        started = fork_child(produce)
         self._pid, self._read = started if started else (None, None)
 
     def _receive(self):

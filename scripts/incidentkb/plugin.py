@@ -1,15 +1,15 @@
 """The MkDocs plugin: event wiring only. The work is done by load, check and render.
 
 - on_config: find the knowledge base, add our stylesheet.
-- on_files:  load + check (findings go to the MkDocs log, so --strict fails on them),
-             render every generated page as an in-memory file; nothing is written
-             into docs/, incidents/ or runbooks/ (mkdocs serve would rebuild forever).
+- on_files:  load, start the checks in a child, render every generated page as an in-memory
+             file; nothing is written into docs/, incidents/ or runbooks/ (mkdocs serve would rebuild forever).
 - on_nav:    start the workers that build, write and describe for search the generated pages
   (parallel.py); on_pre_page hands each page its worker's result, on_env adds the template for it.
 - on_page_markdown: fill <!-- kb:... --> markers in hand-written pages.
 - on_page_content: send the page to the search index (search.py).
 - on_post_page: collapse whitespace.
-- on_post_build: stop the workers, finish the search index and the offline archive.
+- on_post_build: report what loading and the checks found (so --strict fails on it), stop the
+  workers, finish the search index and the offline archive.
 - on_serve:  also watch the records, the catalog and the policy file.
 """
 
@@ -138,18 +138,8 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         self.site = build_site(root, today=self._today(), directory_urls=config.use_directory_urls,
                                site_url=config.site_url or "", audience=audience, docs_prefix=docs_prefix,
                                include_drafts=self._drafts())
-        compliance_warnings = 0
-        for finding in self.site.findings:
-            if finding.code in RULES and not finding.is_error:
-                # A compliance warning (an overdue action item, a late review) says how the organisation is
-                # doing, not that the site is wrong: it is on the compliance page and must not fail --strict.
-                compliance_warnings += 1
-                continue
-            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
-            (log.error if finding.is_error else log.warning)(f"{where}: {finding.code}: {finding.message}")
-        if compliance_warnings:
-            log.info(f"{compliance_warnings} compliance warnings: see the compliance page, or run `kb check`")
         if self.site.fatal:
+            self._report_findings()
             raise PluginError("incidentkb: " + self.site.fatal)
         self.site.abbreviations = abbreviations_enabled(config.markdown_extensions)
         docs_dir = Path(config.docs_dir)
@@ -230,7 +220,25 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             return output  # its worker collapsed and wrote it (parallel.py)
         return collapse_whitespace(output)
 
+    def _report_findings(self) -> None:
+        """Log what loading and the checks found (errors and warnings fail `--strict` at the end of the build).
+
+        Called at the end of the build: the checks run in a child process while the pages are built."""
+        compliance_warnings = 0
+        for finding in self.site.findings:
+            if finding.code in RULES and not finding.is_error:
+                # A compliance warning (an overdue action item, a late review) says how the organisation is
+                # doing, not that the site is wrong: it is on the compliance page and must not fail --strict.
+                compliance_warnings += 1
+                continue
+            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            (log.error if finding.is_error else log.warning)(f"{where}: {finding.code}: {finding.message}")
+        if compliance_warnings:
+            log.info(f"{compliance_warnings} compliance warnings: see the compliance page, or run `kb check`")
+
     def on_post_build(self, *, config) -> None:
+        if self.site is not None:
+            self._report_findings()
         error = self._stop_workers()
         if isinstance(error, PluginError):  # Pagefind could not start
             raise error
@@ -241,6 +249,8 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def on_build_error(self, *, error) -> None:
         self._stop_workers()  # a build that failed half-way must not leave workers running
+        if self.site is not None and not self.site.fatal:
+            self._report_findings()  # they may explain the error
 
     def _stop_workers(self) -> BaseException | None:
         """Stop the workers and their threads; returns what went wrong handing their pages to search."""

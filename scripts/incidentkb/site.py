@@ -29,7 +29,7 @@ ASSETS = {"assets/incidentkb/incidentkb.css": "incidentkb.css"}
 @dataclass
 class SiteBuild:
     kb: KnowledgeBase
-    findings: list[Finding]
+    loaded_findings: list[Finding]  # what loading found; `findings` adds what the checks find
     pages: list[GeneratedPage]
     renderer: Renderer
     layout: Layout = field(default_factory=Layout)
@@ -38,6 +38,12 @@ class SiteBuild:
     hidden: frozenset[str] = frozenset()  # source paths of records the audience may not see
     docs_prefix: str = "docs"  # docs_dir relative to the knowledge-base root
     abbreviations: bool = True  # append glossary definitions to pages (see training.add_abbreviations)
+    checks: Deferred | None = None  # the checks' findings, computed in a child while the site is built
+
+    @cached_property
+    def findings(self) -> list[Finding]:
+        """Everything loading and the checks found (waits for the checks)."""
+        return sort_findings(self.loaded_findings + (self.checks.result() if self.checks is not None else []))
 
     @cached_property
     def record_pages(self) -> frozenset[str]:
@@ -154,9 +160,11 @@ def build_site(root: Path, today: date | None = None, directory_urls: bool = Tru
                include_drafts: bool = True) -> SiteBuild:
     """Load and check everything, then render what `audience` may see (and drafts, if asked)."""
     kb, findings = load(root, layout)
-    # The checks run in a forked child while this process renders; only the policy's own problems are
-    # needed at once, to stop a build with a broken policy file before anything is rendered.
-    checks = Deferred(lambda: check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog, today=today))
+    # The checks run in a forked child; only the policy's own problems are needed at once, to stop a build
+    # with a broken policy file before anything is rendered. The plugin reports the checks' findings at the
+    # end of the build, so the child runs at low priority: it takes the time the other processes leave.
+    checks = Deferred(lambda: check_knowledge_base(kb, layout.incidents, layout.runbooks, layout.catalog, today=today),
+                      low_priority=True)
     policy_errors = [f for f in findings + check_policy(kb.policy, kb.severities_in_use)
                      if f.path == layout.policy and f.is_error]
     options = RenderOptions(today=today or date.today(), directory_urls=directory_urls, site_url=site_url or "")
@@ -175,5 +183,4 @@ def build_site(root: Path, today: date | None = None, directory_urls: bool = Tru
     pages.append(GeneratedPage("similar.md", renderer.render("similar.md.j2", "similar.md")))
     assets = read_assets()
     assets.update(similar.result()[1])
-    findings = sort_findings(findings + checks.result())
-    return SiteBuild(shown, findings, pages, renderer, layout, assets, "", hidden, docs_prefix)
+    return SiteBuild(shown, findings, pages, renderer, layout, assets, "", hidden, docs_prefix, checks=checks)
