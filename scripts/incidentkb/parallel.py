@@ -55,6 +55,7 @@ from mkdocs.structure.files import InclusionLevel
 from mkdocs.structure.pages import Page
 
 from .background import FAILED, fork_child, received, stop_child
+from .render import BYTECODE_CACHE
 
 log = logging.getLogger("mkdocs.plugins.incidentkb")
 
@@ -138,9 +139,10 @@ def _build(config, files, nav, share: list[str], finish: Callable[[str], str], d
         if page.file.src_uri not in ours:
             _populate(page, config, files)
     del collect.messages[said:]  # these pages are the parent's (or another worker's) to report
-    # The theme's environment as MkDocs makes it; the plugin's on_env only adds PREBUILT_TEMPLATE,
-    # which a worker does not use.
+    # The theme's environment as MkDocs makes it; the plugin's on_env adds PREBUILT_TEMPLATE, which a
+    # worker does not use, and the cache of compiled templates, which it does.
     env = config.theme.get_env()
+    env.bytecode_cache = BYTECODE_CACHE
     doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
     out = {}
     for page in pages:

@@ -32,7 +32,7 @@ from .audience import AUDIENCES, DEFAULT_AUDIENCE
 from . import parallel
 from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
-from .render import RAW_BLOCK
+from .render import BYTECODE_CACHE, RAW_BLOCK
 from .site import SiteBuild, build_site
 from .training import abbreviations_enabled
 
@@ -177,6 +177,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         return nav
 
     def on_env(self, env, *, config, files):
+        env.bytecode_cache = BYTECODE_CACHE  # the theme's compiled templates, kept between builds
         if self.converter is not None:  # the template of the pages the workers built (parallel.py)
             env.loader = jinja2.ChoiceLoader([env.loader, jinja2.DictLoader({PREBUILT_TEMPLATE: PREBUILT_SOURCE})])
         return env

@@ -112,8 +112,8 @@ def demote_headings(markdown: str, levels: int = 1) -> str:
 
 
 # Compiled templates are kept between builds (in the system's temporary folder): compiling the page
-# templates took about half a second of every build.
-_BYTECODE_CACHE = FileSystemBytecodeCache()
+# templates took about half a second of every build, and so did the theme's in each build worker.
+BYTECODE_CACHE = FileSystemBytecodeCache()
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class Renderer:
         self.severity_by_id = {s["id"]: s for s in kb.policy.severities}
         self.env = Environment(loader=PackageLoader("incidentkb", "templates/pages"), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True, bytecode_cache=_BYTECODE_CACHE, auto_reload=False)
+                               keep_trailing_newline=True, bytecode_cache=BYTECODE_CACHE, auto_reload=False)
         self.env.filters.update(md=md_text, dur=fmt_duration, ts=fmt_timestamp, day=fmt_date, since=fmt_since,
                                 raw=raw_html)
         self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today, policy=kb.policy,
