@@ -138,6 +138,25 @@ def test_a_worker_that_fails_costs_time_not_correctness(sample_site, serial_buil
     assert built.keys() == serial_build.keys()
 
 
+def test_one_worker_that_fails_leaves_the_whole_site_the_same(sample_site, serial_build, tmp_path, monkeypatch):
+    """The other worker's pages are adopted; the failed one's are built here, and their search records
+    still reach Pagefind in page order: the index and the archive are byte-identical too."""
+    import incidentkb.parallel as parallel
+
+    original = parallel._build
+
+    def fails_for_one_share(config, files, nav, share, *args, **kwargs):  # runs in the forked workers
+        if "incidents/index.md" in share:
+            raise RuntimeError("worker broke")
+        return original(config, files, nav, share, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "_build", fails_for_one_share)
+    built, from_workers = build_in_process(sample_site[0], tmp_path / "site", monkeypatch, "2")
+    assert from_workers > 100, "the other worker's pages were not adopted"
+    assert built.keys() == serial_build.keys()
+    assert sorted(path for path in built if built[path] != serial_build[path]) == []
+
+
 def test_a_worker_that_stops_half_way_leaves_no_page_out_of_the_search_index_or_in_it_twice(
         sample_site, serial_build, tmp_path, monkeypatch, caplog):
     """The pages a worker sent to the search index before it stopped are rebuilt by MkDocs, and sent once."""

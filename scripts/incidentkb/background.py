@@ -21,7 +21,7 @@ import pickle
 import signal
 from collections.abc import Callable, Iterator
 
-FAILED = object()  # what take() returns when the child gave no result
+FAILED = object()  # what a child that gave no result leaves
 
 
 def fork_child(produce: Callable[[Callable[[object], None]], None]) -> tuple[int, int] | None:
@@ -65,23 +65,26 @@ def fork_child(produce: Callable[[Callable[[object], None]], None]) -> tuple[int
 
 
 def received(pid: int, read: int) -> Iterator[object]:
-    """The messages of a child started by fork_child, as they arrive; reaps the child at the end.
+    """The messages of a child started by fork_child, as they arrive, until it closes the pipe.
 
     A child that died mid-way leaves a truncated message: the messages before it are kept.
+    The caller reaps the child (`reap`) once done with it.
     """
-    try:
-        with os.fdopen(read, "rb") as source:
-            while True:
-                try:
-                    yield pickle.load(source)  # straight from the pipe: no second copy of the bytes
-                except Exception:  # noqa: BLE001 - EOFError at the end, or a truncated message
-                    return
-    finally:
-        os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as source:
+        while True:
+            try:
+                yield pickle.load(source)  # straight from the pipe: no second copy of the bytes
+            except Exception:  # noqa: BLE001 - EOFError at the end, or a truncated message
+                return
+
+
+def reap(pid: int) -> None:
+    """Wait for a child to exit (it has closed its pipe, or been killed) and free its process entry."""
+    os.waitpid(pid, 0)
 
 
 def stop_child(pid: int) -> None:
-    """Kill a child that is still running; whoever reads its pipe then sees the end and reaps it."""
+    """Kill a child that has not been reaped yet; whoever reads its pipe then sees the end and reaps it."""
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -115,7 +118,8 @@ class Deferred:
         try:
             return next(messages, FAILED)
         finally:
-            messages.close()  # closes the pipe and reaps the child
+            messages.close()  # closes the pipe
+            reap(self._pid)
 
     def result(self):
         """The value; computed here when the child gave none. Kept for later calls."""

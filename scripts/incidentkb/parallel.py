@@ -27,8 +27,9 @@ the navigation's pages (a few dozen) that are not in its share; their messages a
 dropped there (the parent reports them).
 
 A worker that stops (an error, killed for memory) costs time, not correctness: the
-parent builds the pages it gave no result for the usual way (writing them again), and
-MkDocs reports any error naming the page.
+parent builds the pages it gave no result for the usual way (writing them again; their
+search records go through the same ordered path), and MkDocs reports any error naming
+the page.
 
 This only runs for a build (not `mkdocs serve`, nor `--dirty`), where fork exists,
 and when incidentkb is the only plugin (hooks count as plugins): another plugin's
@@ -54,7 +55,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import InclusionLevel
 from mkdocs.structure.pages import Page
 
-from .background import FAILED, fork_child, received, stop_child
+from .background import FAILED, fork_child, reap, received, stop_child
 from .render import BYTECODE_CACHE
 
 log = logging.getLogger("mkdocs.plugins.incidentkb")
@@ -225,6 +226,13 @@ class ParallelConverter:
         self._finished = [threading.Event() for _ in shares]
         self._collected = [False] * len(shares)
         self._results: dict[str, Converted] = {}
+        self._forwarded = set(src_uris) if describe is not None else set()  # their records go through _forward
+        # Records of pages this process built because their worker stopped: _forward sends them in their turn.
+        self._rebuilt: dict[str, object] = {}
+        self._rebuilt_ready = threading.Condition()
+        self._closing = False
+        self._reap_lock = threading.Lock()  # a worker is killed only before it is reaped (its pid may be reused)
+        self._reaped = [False] * len(shares)
         self._threads = [threading.Thread(target=self._read, args=(number,), name=f"kb-worker-{number}", daemon=True)
                          for number in range(len(shares))]
         if describe is not None:
@@ -241,24 +249,44 @@ class ParallelConverter:
                 self._page_queues[number].put(message[1])
             else:
                 self._outcomes[number] = message[1:]
+        if child:
+            with self._reap_lock:
+                reap(child[0])
+                self._reaped[number] = True
         self._page_queues[number].put(_END)
         self._finished[number].set()
 
     def _forward(self, src_uris: list[str], workers: int, receive: Callable[[str, object], None]) -> None:
-        """Hand the page records to `receive` in the order of the pages (page i is worker i % workers')."""
+        """Hand the page records to `receive` in the order of the pages (page i is worker i % workers'),
+        also those of pages this process rebuilt after their worker stopped: the index is the same."""
         ended = set()
         try:
             for index, src_uri in enumerate(src_uris):
                 number = index % workers
-                if number in ended:
-                    continue
-                record = self._page_queues[number].get()
-                if record is _END:  # the worker stopped early: the parent builds the rest of its share
+                record = _END if number in ended else self._page_queues[number].get()
+                if record is _END:  # the worker stopped early: this process builds the rest of its share
                     ended.add(number)
-                    continue
+                    record = self._rebuilt_record(src_uri)
+                    if record is _END:  # the build is being stopped
+                        return
                 receive(src_uri, record)
         except BaseException as error:  # noqa: BLE001 - reported by the plugin in the main thread
             self.error = error
+
+    def forwards(self, src_uri: str) -> bool:
+        """Whether this page's search record must go through `rebuilt` (its worker was to send it)."""
+        return src_uri in self._forwarded
+
+    def rebuilt(self, src_uri: str, record: object) -> None:
+        """The search record of a page this process built after its worker stopped."""
+        with self._rebuilt_ready:
+            self._rebuilt[src_uri] = record
+            self._rebuilt_ready.notify_all()
+
+    def _rebuilt_record(self, src_uri: str) -> object:
+        with self._rebuilt_ready:
+            self._rebuilt_ready.wait_for(lambda: src_uri in self._rebuilt or self._closing)
+            return self._rebuilt.pop(src_uri, _END)
 
     def _collect(self, number: int) -> None:
         self._finished[number].wait()
@@ -307,10 +335,16 @@ class ParallelConverter:
         return True
 
     def close(self) -> None:
-        """Wait for the threads; first stop the workers still running (a build that failed half-way)."""
-        for number, child in enumerate(self._children):
-            if child is not None and not self._finished[number].is_set():
-                stop_child(child[0])
+        """Stop the workers still running (a build that failed half-way) and wait for the threads.
+
+        After a complete build every page has its record, so the forwarder has finished its work."""
+        with self._reap_lock:
+            for number, child in enumerate(self._children):
+                if child is not None and not self._reaped[number]:
+                    stop_child(child[0])
+        with self._rebuilt_ready:
+            self._closing = True
+            self._rebuilt_ready.notify_all()
         for thread in self._threads:
             thread.join()
         self._results.clear()

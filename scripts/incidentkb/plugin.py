@@ -90,6 +90,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         self.dirty = False
         self.search = None  # a search.SearchIndexer during a build, fed page by page
         self.converter: ParallelConverter | None = None  # converts generated pages in worker processes
+        self._findings_reported = False
 
     def _root(self, config) -> Path:
         if self.config.root:
@@ -135,6 +136,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if audience not in AUDIENCES:
             raise PluginError(f"incidentkb: audience: expected one of {', '.join(AUDIENCES)}, got {audience!r}")
         docs_prefix = os.path.relpath(config.docs_dir, root).replace(os.sep, "/")
+        self._findings_reported = False
         self.site = build_site(root, today=self._today(), directory_urls=config.use_directory_urls,
                                site_url=config.site_url or "", audience=audience, docs_prefix=docs_prefix,
                                include_drafts=self._drafts())
@@ -162,7 +164,8 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
     def on_nav(self, nav, *, config, files):
         self.converter = None
         if self.site is not None and eligible(config, self.serving, self.dirty):
-            ours = [f.src_uri for f in files.documentation_pages() if f.generated_by and f.src_uri.endswith(".md")]
+            ours = [f.src_uri for f in files.documentation_pages(inclusion=InclusionLevel.is_included)
+                    if f.generated_by and f.src_uri.endswith(".md")]
             if ours:
                 describe = receive = None
                 if self.search is not None:  # the workers describe each page for the search index as they go
@@ -213,7 +216,11 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if stash:
             html = _STASH_MARK.sub(lambda m: stash[int(m.group(1))], html)
         if self.search is not None and not parallel.IN_WORKER:  # a build worker sends its pages itself
-            self.search.add_page(html, page)
+            if self.converter is not None and self.converter.forwards(page.file.src_uri):
+                # Its worker stopped before sending it: the record goes in the worker's place in the order.
+                self.converter.rebuilt(page.file.src_uri, self.search.describe(html, page))
+            else:
+                self.search.add_page(html, page)
         return html
 
     def on_post_page(self, output: str, *, page, config) -> str:
@@ -222,9 +229,12 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         return collapse_whitespace(output)
 
     def _report_findings(self) -> None:
-        """Log what loading and the checks found (errors and warnings fail `--strict` at the end of the build).
+        """Log, once per build, what loading and the checks found (errors and warnings fail `--strict`).
 
-        Called at the end of the build: the checks run in a child process while the pages are built."""
+        Called when the build ends (or stops): the checks run in a child process while the pages are built."""
+        if self._findings_reported:
+            return
+        self._findings_reported = True
         compliance_warnings = 0
         for finding in self.site.findings:
             if finding.code in RULES and not finding.is_error:
@@ -250,7 +260,9 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def on_build_error(self, *, error) -> None:
         self._stop_workers()  # a build that failed half-way must not leave workers running
-        if self.site is not None and not self.site.fatal:
+        if self.search is not None:
+            self.search.abort()  # nor Pagefind, which may already be writing its index
+        if self.site is not None:
             self._report_findings()  # they may explain the error
 
     def _stop_workers(self) -> BaseException | None:

@@ -686,11 +686,13 @@ class IndexStats:
 
 
 class SearchIndexer:
-    """Fed every built page by the plugin (add_page), writes the search bundle at the end (finish).
+    """Fed every page of a build: by the plugin (add_page), or described by the build workers and
+    handed over in page order (describe, then submit). Pagefind writes the bundle as soon as every
+    expected page is in (expect), or at the latest in finish, which adds our files and the archive.
 
-    `site` returns the plugin's SiteBuild (or None before on_files has run); it is read on the
-    first page, when the knowledge base is loaded. One indexer serves one build: `mkdocs serve`
-    makes a new plugin, and so a new indexer, for every rebuild.
+    `site` returns the plugin's SiteBuild (or None before on_files has run); it is read when the
+    facts are loaded (load_facts: before the workers fork, or at the first page). One indexer
+    serves one build: `mkdocs serve` makes a new plugin, and so a new indexer, for every rebuild.
     """
 
     def __init__(self, site: Callable[[], object], *, directory_urls: bool = True,
@@ -731,6 +733,9 @@ class SearchIndexer:
             return
         with self._lock:
             self._submitted.add(page.file.src_uri)
+            if self._written is not None:
+                self._late.append(page.file.src_uri)
+                return
             self._held.append((page.file.src_uri, described))
             self._note_described(page.file.src_uri)
 
@@ -877,6 +882,14 @@ class SearchIndexer:
                  f"before the pages were finished{cpu}; after the pages: {zipped - started:.1f} s for our files and "
                  f"the archive, {index_written - zipped:.1f} s waiting for Pagefind, {done - index_written:.1f} s to "
                  "finish" + (f"; offline copy: {self.archive}" if self.archive else ""))
+
+    def abort(self) -> None:
+        """A build that failed: stop Pagefind, whatever it was doing."""
+        with self._lock:
+            service, self._service = self._service, None
+            self._held = []
+        if service is not None:
+            service.close()
 
     def _collect_page_errors(self) -> None:
         failures = []

@@ -175,8 +175,8 @@ def build_site(root: Path, today: date | None = None, directory_urls: bool = Tru
     shown, hidden, compliance_kb = published(kb, audience, include_drafts)
     if compliance_kb is not None:
         options.compliance_kb = compliance_kb
-    # The similar-incident index is computed in a forked child while this process renders the pages that do
-    # not need it (see background.py); incident pages and reports wait for it.
+    # The similar-incident index is computed in a forked child while this process renders everything that
+    # does not need it (see background.py); the Related sections of incident pages and the reports wait for it.
     similar = Deferred(lambda: similar_work(shown, directory_urls))
     options.similar = NeighboursLater(similar)
     pages, renderer = render_site(shown, options)
