@@ -9,8 +9,8 @@ what it found back through a pipe (pickled):
   For a pure computation that gives the same value, and an exception is raised in the
   parent, where it is reported like any other.
 - `fork_child(produce)` and `received(...)`: a stream of messages the parent reads as
-  they come (the build workers send each finished page this way); the caller decides
-  what a child that stopped early means.
+  they come (the build workers send each page's search record this way); the caller
+  decides what a child that stopped early means, and reaps it (`reap`).
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ post_page step (`finish`: collapse_whitespace) and the write of the file.
 While it goes, a worker sends each converted page's search record (`describe`) through
 its pipe; a thread in the parent hands them to `receive` (the search index) in the order
 of the pages, whichever worker is ahead, so the index is the same in every build, and
-Pagefind indexes while the workers convert and writes while they render templates. At the end a worker sends what
-MkDocs still needs of each page — title, meta, anchors — and the log messages of its
-share, which the parent logs again, so `--strict` counts each warning once.
+Pagefind indexes while the workers convert and writes while they render templates. At
+the end a worker sends what MkDocs still needs of each page — title, meta, anchors —
+and the log messages of its share, which the parent logs again, so `--strict` counts
+each warning once.
 
 The parent then gives each page its result instead of building it again: converting
 becomes a no-op, the page's template becomes PREBUILT_TEMPLATE, and MkDocs' own write

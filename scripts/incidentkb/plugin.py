@@ -18,10 +18,9 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
-
-import jinja2
 from pathlib import Path
 
+import jinja2
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
@@ -163,9 +162,9 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def on_nav(self, nav, *, config, files):
         self.converter = None
+        built = files.documentation_pages(inclusion=InclusionLevel.is_included)  # the pages MkDocs builds
         if self.site is not None and eligible(config, self.serving, self.dirty):
-            ours = [f.src_uri for f in files.documentation_pages(inclusion=InclusionLevel.is_included)
-                    if f.generated_by and f.src_uri.endswith(".md")]
+            ours = [f.src_uri for f in built if f.generated_by and f.src_uri.endswith(".md")]
             if ours:
                 describe = receive = None
                 if self.search is not None:  # the workers describe each page for the search index as they go
@@ -175,8 +174,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                                                    finish=collapse_whitespace, describe=describe, receive=receive)
         if self.search is not None and not self.serving:
             # Pagefind writes as soon as every page is described, while the last pages are still being built.
-            self.search.expect([f.src_uri for f in files.documentation_pages(inclusion=InclusionLevel.is_included)],
-                               config.site_dir)
+            self.search.expect([f.src_uri for f in built], config.site_dir)
         return nav
 
     def on_env(self, env, *, config, files):

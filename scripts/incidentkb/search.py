@@ -727,17 +727,7 @@ class SearchIndexer:
 
     def add_page(self, content: str, page) -> None:
         """A page converted in this process (the build workers' pages come through describe and submit)."""
-        described = self.describe(content, page)
-        if page.file.generated_by is not None:
-            self.submit(page.file.src_uri, described)
-            return
-        with self._lock:
-            self._submitted.add(page.file.src_uri)
-            if self._written is not None:
-                self._late.append(page.file.src_uri)
-                return
-            self._held.append((page.file.src_uri, described))
-            self._note_described(page.file.src_uri)
+        self.submit(page.file.src_uri, self.describe(content, page), hold=page.file.generated_by is None)
 
     def describe(self, content: str, page) -> tuple[str, str, str] | None:
         """What Pagefind is sent for a page: (url, content, record type); None for a page left out.
@@ -756,19 +746,17 @@ class SearchIndexer:
             return None
         return "/" + page.url, pagefind_html(content, page.title or "", facts), facts.type
 
-    def submit(self, src_uri: str, described: tuple[str, str, str] | None) -> None:
-        """Send a described page to Pagefind; a page already sent is not sent twice.
-
-        Twice happens when a build worker stopped after it had sent the page: MkDocs then builds it again.
-        """
+    def submit(self, src_uri: str, described: tuple[str, str, str] | None, hold: bool = False) -> None:
+        """Send a described page to Pagefind; with `hold` (hand-written pages), only when it starts writing."""
         with self._lock:  # the build workers' pages arrive on another thread (parallel.py)
-            if src_uri in self._submitted:
-                return
             self._submitted.add(src_uri)
             if self._written is not None:
                 self._late.append(src_uri)
                 return
-            self._send(src_uri, described)
+            if hold:
+                self._held.append((src_uri, described))
+            else:
+                self._send(src_uri, described)
             self._note_described(src_uri)
 
     def expect(self, src_uris, site_dir: Path) -> None:
