@@ -78,6 +78,27 @@ def test_archive_is_deterministic_and_ordered(tmp_path):
     assert not list(tmp_path.glob("*/*.part"))
 
 
+def test_archive_has_the_bytes_zipfile_would_write(tmp_path):
+    """The entries are compressed on several threads and written raw: the archive must still be exactly
+    what zipfile.ZipFile.writestr writes for the same entries, level and order."""
+    site = write_site(tmp_path / "site")
+    (site / "big.html").write_text("<p>incident</p>\n" * 50_000)  # several MB: zlib releases the GIL
+    for number in range(40):  # more files than one batch of the thread pool
+        (site / "many" / f"{number:02}.html").parent.mkdir(exist_ok=True)
+        (site / "many" / f"{number:02}.html").write_text(f"<p>page {number}</p>" * number)
+    ours = make_archive(site, tmp_path / "ours" / "site.zip")
+    expected = tmp_path / "expected.zip"
+    with zipfile.ZipFile(expected, "w", zipfile.ZIP_DEFLATED) as reference, zipfile.ZipFile(ours) as archive:
+        for info in archive.infolist():
+            copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            copy.external_attr, copy.create_system, copy.compress_type = (info.external_attr, info.create_system,
+                                                                          info.compress_type)
+            copy._compresslevel = 1
+            reference.writestr(copy, (site / info.filename.removeprefix("site/")).read_bytes())
+        assert archive.testzip() is None
+    assert ours.read_bytes() == expected.read_bytes()
+
+
 def test_archive_inside_the_site_leaves_itself_out(tmp_path):
     site = write_site(tmp_path / "site")
     make_archive(site, site / "site.zip")

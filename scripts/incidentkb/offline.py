@@ -17,9 +17,13 @@ straight from the zip, with no extraction, and binds to localhost only by defaul
 from __future__ import annotations
 
 import mimetypes
+import os
 import posixpath
 import threading
 import zipfile
+import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,13 +48,21 @@ def archive_order(relative: str) -> tuple[bool, str]:
 
 
 class ArchiveWriter:
-    """Writes a site into a zip in archive_order, possibly in two steps (site, then search bundle)."""
+    """Writes a site into a zip in archive_order, possibly in two steps (site, then search bundle).
+
+    The files are read and compressed on every core (zlib and file reads release the GIL) and
+    written in order by the calling thread: at 10,000 incidents, zipping 440 MB of site on one
+    core took 7 to 9 s at the very end of the build, when the other core has nothing left to do.
+    The bytes are those zipfile.ZipFile.writestr would write at the same level (a test compares
+    them). Level 1: at 10,000 incidents 8 % larger than zlib's default level 6, and half the time.
+    """
 
     def __init__(self, out: Path, root: str | None = None, compresslevel: int = 1):
         self.out = Path(out)
         self.root = (root if root is not None else self.out.stem).strip("/")
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._partial = self.out.with_name(self.out.name + ".part")
+        self._level = compresslevel
         self._zip = zipfile.ZipFile(self._partial, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
 
     def add_site(self, site_dir: Path, *, skip_bundle: bool = False, only_bundle: bool = False) -> None:
@@ -58,23 +70,60 @@ class ArchiveWriter:
         own = {self.out.resolve(), self._partial.resolve()}
         own_names = {path.name for path in own}  # resolve() only what could be this archive: it costs a syscall
         files = []
-        for path in (site_dir / BUNDLE_DIR if only_bundle else site_dir).rglob("*"):
-            if not path.is_file() or (path.name in own_names and path.resolve() in own):
+        for relative, path in _walk(site_dir / BUNDLE_DIR if only_bundle else site_dir, site_dir):
+            if path.name in own_names and path.resolve() in own:
                 continue
-            order = archive_order(path.relative_to(site_dir).as_posix())
+            order = archive_order(relative)
             if skip_bundle and order[0]:
                 continue
             files.append((order, path))
-        for (_, relative), path in sorted(files):
-            self.add(relative, path.read_bytes())
+        files.sort()
+        batches = [files[start:start + ARCHIVE_BATCH] for start in range(0, len(files), ARCHIVE_BATCH)]
+        with ThreadPoolExecutor(max_workers=_compress_threads()) as pool:
+            # A bounded window of batches in flight: memory stays flat whatever the size of the site.
+            window: deque = deque()
+            for batch in batches:
+                window.append(pool.submit(self._pack_files, batch))
+                if len(window) >= ARCHIVE_WINDOW:
+                    self._write_entries(window.popleft().result())
+            while window:
+                self._write_entries(window.popleft().result())
 
-    def add(self, relative: str, data: bytes) -> None:
+    def _pack_files(self, batch: list) -> list:
+        return [(relative, self._pack(relative, path.read_bytes())) for (_, relative), path in batch]
+
+    def _pack(self, relative: str, data: bytes) -> tuple[int, int, bytes]:
+        """(size, CRC-32, the entry's data): stored, or raw deflate as zipfile writes it."""
+        if relative.endswith(STORED_SUFFIXES):
+            return len(data), zlib.crc32(data), data
+        compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)
+        return len(data), zlib.crc32(data), compressor.compress(data) + compressor.flush()
+
+    def _write_entries(self, packed: list) -> None:
+        for relative, (size, crc, payload) in packed:
+            self._write_entry(relative, size, crc, payload)
+
+    def _write_entry(self, relative: str, size: int, crc: int, payload: bytes) -> None:
         name = f"{self.root}/{relative}" if self.root else relative
         info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
         info.external_attr = 0o100644 << 16
         info.create_system = 3  # unix, whatever the building machine is
         info.compress_type = zipfile.ZIP_STORED if relative.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
-        self._zip.writestr(info, data)
+        info._compresslevel = self._level
+        info.file_size, info.CRC, info.compress_size = size, crc, len(payload)
+        # What ZipFile.writestr does once it knows the sizes: the local header, the data, the entry in the
+        # central directory (written by close). zipfile has no public way to add data compressed elsewhere.
+        archive = self._zip
+        zip64 = size * 1.05 > zipfile.ZIP64_LIMIT
+        archive.fp.seek(archive.start_dir)
+        info.header_offset = archive.fp.tell()
+        archive._writecheck(info)
+        archive._didModify = True
+        archive.fp.write(info.FileHeader(zip64))
+        archive.fp.write(payload)
+        archive.start_dir = archive.fp.tell()
+        archive.filelist.append(info)
+        archive.NameToInfo[info.filename] = info
 
     def close(self) -> None:
         self._zip.close()
@@ -83,6 +132,31 @@ class ArchiveWriter:
     def abort(self) -> None:
         self._zip.close()
         self._partial.unlink(missing_ok=True)
+
+
+ARCHIVE_BATCH = 16  # files per task: one task per file cost more in handing over than small files take
+ARCHIVE_WINDOW = 8  # batches being read and compressed ahead of the one being written
+
+
+def _compress_threads() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores, 8)
+
+
+def _walk(top: Path, site_dir: Path):
+    """(path relative to site_dir, path) of every file under top; os.scandir: no stat per file."""
+    base = len(str(site_dir)) + 1
+    stack = [str(top)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.is_file():
+                yield entry.path[base:].replace(os.sep, "/"), Path(entry.path)
 
 
 def make_archive(site_dir: Path, out: Path, root: str | None = None) -> Path:
