@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUn
 from markupsafe import Markup, escape
 
 from . import urls
+from .background import Deferred
 from .fieldref import render_field_reference
 from .links import Links, build_links
 from .model import OPEN_ACTION_STATUSES, CatalogEntry, Incident, KnowledgeBase, Record, Runbook
@@ -434,7 +435,12 @@ def render_site(kb: KnowledgeBase, options: RenderOptions | None = None) -> tupl
     alerts = alert_pages(renderer)
     training = training_pages(renderer)
     incidents = [renderer.incident(i, related=False) for i in kb.incidents]
-    incidents = [renderer.with_related(page, i) for page, i in zip(incidents, kb.incidents)]  # waits for the index
-    reports = report_pages(renderer)
+    if renderer.options.similar is not None:
+        renderer.options.similar.all_neighbours(SIMILAR_SHOWN)  # waits for the index here: a child must not read its pipe
+    # The reports are rendered in a forked child while this process fills in the Related sections: at 10,000
+    # incidents both take seconds, and the other core would otherwise wait (see background.py).
+    reports = Deferred(lambda: report_pages(renderer))
+    incidents = [renderer.with_related(page, i) for page, i in zip(incidents, kb.incidents)]
+    reports = reports.result()
     pages = incidents + runbooks + catalog + problems + indexes + policy + reports + alerts + training
     return pages, renderer

@@ -143,16 +143,17 @@ SPLIT_NEIGHBOURS_FROM = 1000  # incidents: below this, a second process for half
 def similar_work(shown: KnowledgeBase, directory_urls: bool) -> tuple[dict, dict[str, bytes]]:
     """Every incident's nearest neighbours, and the files of the browser's similar-incident index."""
     index = SimilarityIndex.build(shown)
+    url_of = lambda record: urls.page_url(urls.record_page(record), directory_urls)  # noqa: E731
     if len(shown.incidents) >= SPLIT_NEIGHBOURS_FROM:
         # The incident pages wait for this while the MkDocs process has nothing else to do (at 10,000
-        # incidents, seconds): half of the neighbours are found in a second child, on the idle core.
+        # incidents, seconds): half of the neighbours, and the browser's index, are computed in more
+        # children, so that both cores are busy until the end.
         other_half = Deferred(lambda: index.incident_neighbours(SIMILAR_SHOWN, 1, 2))
+        browser_files = Deferred(lambda: browser_index_files(index, shown, url_of))
         halves = index.incident_neighbours(SIMILAR_SHOWN, 0, 2) | other_half.result()
         neighbours = {r.id: halves[r.id] for r in index.records if r.kind == "incident"}  # in id order again
-    else:
-        neighbours = index.all_neighbours(SIMILAR_SHOWN)
-    url_of = lambda record: urls.page_url(urls.record_page(record), directory_urls)  # noqa: E731
-    return neighbours, browser_index_files(index, shown, url_of)
+        return neighbours, browser_files.result()
+    return index.all_neighbours(SIMILAR_SHOWN), browser_index_files(index, shown, url_of)
 
 
 def build_site(root: Path, today: date | None = None, directory_urls: bool = True, layout: Layout = Layout(),
