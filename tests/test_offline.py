@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from browser_support import wait_done
 
-from incidentkb.offline import ArchiveSite, archive_server, content_type, make_archive
+from incidentkb.offline import ArchiveSite, ArchiveWriter, archive_server, content_type, make_archive
 
 
 def write_site(folder: Path) -> Path:
@@ -97,6 +97,22 @@ def test_archive_has_the_bytes_zipfile_would_write(tmp_path):
             reference.writestr(copy, (site / info.filename.removeprefix("site/")).read_bytes())
         assert archive.testzip() is None
     assert ours.read_bytes() == expected.read_bytes()
+
+
+def test_files_compressed_ahead_go_in_their_place(tmp_path):
+    """Pages the build workers wrote are compressed while the build finishes (ArchiveWriter.prepare): the
+    archive is the same as one made at the end, whatever was prepared, even a file that was never written."""
+    site = write_site(tmp_path / "site")
+    for number in range(40):
+        (site / "many" / f"{number:02}.html").parent.mkdir(exist_ok=True)
+        (site / "many" / f"{number:02}.html").write_text(f"<p>page {number}</p>" * number)
+    expected = make_archive(site, tmp_path / "expected" / "site.zip").read_bytes()
+    writer = ArchiveWriter(tmp_path / "ahead" / "site.zip")
+    writer.prepare(site, [f"many/{number:02}.html" for number in range(0, 40, 3)] + ["index.html", "never.html"])
+    writer.add_site(site, skip_bundle=True)
+    writer.add_site(site, only_bundle=True)
+    writer.close()
+    assert (tmp_path / "ahead" / "site.zip").read_bytes() == expected
 
 
 def test_archive_inside_the_site_leaves_itself_out(tmp_path):

@@ -123,6 +123,18 @@ def test_pages_built_in_worker_processes_are_the_pages_mkdocs_builds(sample_site
     assert sorted(path for path in built if built[path] != serial_build[path]) == []
 
 
+def test_workers_convert_every_page_with_one_markdown_instance(sample_site):
+    """The byte-identical test above covers the output; this one that the faster path is the one taken."""
+    from mkdocs.config import load_config
+
+    from incidentkb.parallel import _plain_settings, _Renderer
+
+    assert _Renderer(load_config(str(sample_site[0] / "mkdocs.yml")))._reuse
+    # `!relative` and the like are resolved for each page: such settings keep one instance per page.
+    assert not _plain_settings({"pymdownx.snippets": {"base_path": [object()]}})
+    assert _plain_settings({"toc": {"permalink": True, "toc_depth": "2-3"}, "abbr": None})
+
+
 def test_a_worker_that_fails_costs_time_not_correctness(sample_site, serial_build, tmp_path, monkeypatch, caplog):
     import incidentkb.parallel as parallel
 

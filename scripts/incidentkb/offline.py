@@ -23,7 +23,8 @@ import threading
 import zipfile
 import zlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,20 @@ class ArchiveWriter:
         self._partial = self.out.with_name(self.out.name + ".part")
         self._level = compresslevel
         self._zip = zipfile.ZipFile(self._partial, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+        self._pool = ThreadPoolExecutor(max_workers=_compress_threads(), thread_name_prefix="kb-zip")
+        self._prepared: dict[str, tuple[Future, int]] = {}  # relative path: (its batch, its place in the batch)
+
+    def prepare(self, site_dir: Path, relatives: list[str]) -> None:
+        """Start compressing files that will not change any more (the pages the build workers wrote),
+        in the background, while the build finishes the rest; add_site writes them in their place.
+        Their compressed bytes wait in memory until then (about a quarter of their size)."""
+        files = [((False, relative), Path(site_dir) / relative) for relative in relatives]
+        files = [file for file in files if file[1].is_file()]  # a page with empty output is not written
+        for start in range(0, len(files), ARCHIVE_BATCH):
+            batch = files[start:start + ARCHIVE_BATCH]
+            future = self._pool.submit(self._pack_files, batch)
+            for place, ((_, relative), _) in enumerate(batch):
+                self._prepared[relative] = (future, place)
 
     def add_site(self, site_dir: Path, *, skip_bundle: bool = False, only_bundle: bool = False) -> None:
         site_dir = Path(site_dir)
@@ -78,16 +93,31 @@ class ArchiveWriter:
                 continue
             files.append((order, path))
         files.sort()
-        batches = [files[start:start + ARCHIVE_BATCH] for start in range(0, len(files), ARCHIVE_BATCH)]
-        with ThreadPoolExecutor(max_workers=_compress_threads()) as pool:
-            # A bounded window of batches in flight: memory stays flat whatever the size of the site.
-            window: deque = deque()
-            for batch in batches:
-                window.append(pool.submit(self._pack_files, batch))
-                if len(window) >= ARCHIVE_WINDOW:
-                    self._write_entries(window.popleft().result())
-            while window:
-                self._write_entries(window.popleft().result())
+        # A bounded window of work in flight: memory stays flat whatever the size of the site.
+        window: deque[Callable[[], list]] = deque()
+        batch: list = []
+
+        def submit_batch() -> None:
+            window.append(self._pool.submit(self._pack_files, list(batch)).result)
+            batch.clear()
+
+        for file in files:
+            relative = file[0][1]
+            if relative in self._prepared:
+                if batch:
+                    submit_batch()
+                future, place = self._prepared.pop(relative)
+                window.append(lambda future=future, place=place: [future.result()[place]])
+            else:
+                batch.append(file)
+                if len(batch) == ARCHIVE_BATCH:
+                    submit_batch()
+            while len(window) >= ARCHIVE_WINDOW:
+                self._write_entries(window.popleft()())
+        if batch:
+            submit_batch()
+        while window:
+            self._write_entries(window.popleft()())
 
     def _pack_files(self, batch: list) -> list:
         return [(relative, self._pack(relative, path.read_bytes())) for (_, relative), path in batch]
@@ -126,16 +156,18 @@ class ArchiveWriter:
         archive.NameToInfo[info.filename] = info
 
     def close(self) -> None:
+        self._pool.shutdown()
         self._zip.close()
         self._partial.replace(self.out)  # readers never see a half-written archive
 
     def abort(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
         self._zip.close()
         self._partial.unlink(missing_ok=True)
 
 
 ARCHIVE_BATCH = 16  # files per task: one task per file cost more in handing over than small files take
-ARCHIVE_WINDOW = 8  # batches being read and compressed ahead of the one being written
+ARCHIVE_WINDOW = 32  # batches (or prepared files) read and compressed ahead of the one being written
 
 
 def _compress_threads() -> int:

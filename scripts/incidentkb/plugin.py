@@ -170,8 +170,13 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                 if self.search is not None:  # the workers describe each page for the search index as they go
                     self.search.load_facts()  # before the fork: every worker needs them
                     describe, receive = self.search.describe, self.search.submit
+                on_written = None
+                if self.search is not None:  # the offline archive compresses them while MkDocs finishes the rest
+                    on_written = lambda uris: self.search.prepare_archive(  # noqa: E731
+                        [files.get_file_from_path(uri).dest_uri for uri in uris])
                 self.converter = ParallelConverter(config, files, nav, ours, workers=worker_count(),
-                                                   finish=collapse_whitespace, describe=describe, receive=receive)
+                                                   finish=collapse_whitespace, describe=describe, receive=receive,
+                                                   on_written=on_written)
         if self.search is not None and not self.serving:
             # Pagefind writes as soon as every page is described, while the last pages are still being built.
             self.search.expect([f.src_uri for f in built], config.site_dir)

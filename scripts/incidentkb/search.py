@@ -716,6 +716,7 @@ class SearchIndexer:
         self._written: Future | None = None  # Pagefind's WriteFiles, once asked for
         self._writing_since = 0.0
         self._late: list[str] = []  # pages described after the write began (a bug: they are not searchable)
+        self._archive = None  # the offline archive, once begun (prepare_archive)
 
     # -- page by page
     #
@@ -824,7 +825,7 @@ class SearchIndexer:
         site_dir = Path(site_dir)
         started = time.perf_counter()
         service = self._ensure_service()
-        archive = None
+        archive, self._archive = self._archive, None  # begun by prepare_archive, or None
         try:
             with self._lock:
                 if self._written is None:  # not every expected page came (a --dirty build), or none was expected
@@ -838,9 +839,7 @@ class SearchIndexer:
             # Pagefind writes on its core; meanwhile this thread writes our files and archives the rest.
             self._write_data(site_dir)
             if self.archive is not None:
-                from .offline import ArchiveWriter
-
-                archive = ArchiveWriter(self.archive)
+                archive = archive or self._new_archive()
                 archive.add_site(site_dir, skip_bundle=True)
             zipped = time.perf_counter()
             try:
@@ -872,12 +871,28 @@ class SearchIndexer:
                  "finish" + (f"; offline copy: {self.archive}" if self.archive else ""))
 
     def abort(self) -> None:
-        """A build that failed: stop Pagefind, whatever it was doing."""
+        """A build that failed: stop Pagefind, whatever it was doing, and drop the archive begun."""
         with self._lock:
             service, self._service = self._service, None
             self._held = []
         if service is not None:
             service.close()
+        archive, self._archive = self._archive, None
+        if archive is not None:
+            archive.abort()
+
+    def prepare_archive(self, relatives: list[str]) -> None:
+        """Files of the site that are final before the end of the build (the pages the build workers wrote):
+        the archive compresses them now, on the core the MkDocs process leaves idle while it finishes."""
+        if self.archive is None or self._archive is not None or self._site_dir is None:
+            return
+        self._archive = self._new_archive()
+        self._archive.prepare(self._site_dir, relatives)
+
+    def _new_archive(self):
+        from .offline import ArchiveWriter
+
+        return ArchiveWriter(self.archive)
 
     def _collect_page_errors(self) -> None:
         failures = []
