@@ -717,7 +717,6 @@ class SearchIndexer:
         self._writing_since = 0.0
         self._late: list[str] = []  # pages described after the write began (a bug: they are not searchable)
         self._archive = None  # the offline archive, once begun (prepare_archive)
-        self._fragments_prepared = False
 
     # -- page by page
     #
@@ -786,7 +785,6 @@ class SearchIndexer:
         self._writing_since = time.perf_counter()
         self._written = self._ensure_service().request({"type": "WriteFiles", "index_id": self._index_id,
                                                         "output_path": str(bundle.resolve())})
-        self._written.add_done_callback(lambda _: self._prepare_fragments())
 
     def _send(self, src_uri: str, described: tuple[str, str, str] | None) -> None:
         if described is None:
@@ -887,28 +885,13 @@ class SearchIndexer:
 
     def prepare_archive(self, relatives: list[str]) -> None:
         """Files of the site that are final before the end of the build (the pages the build workers wrote):
-        the archive compresses them now, on the core the MkDocs process leaves idle while it finishes."""
+        the archive compresses them now, in a child, on the core the MkDocs process leaves idle while it
+        finishes."""
         with self._lock:
             if self.archive is None or self._archive is not None or self._site_dir is None:
                 return
             self._archive = self._new_archive()
             self._archive.prepare(self._site_dir, relatives)
-        self._prepare_fragments()
-
-    def _prepare_fragments(self) -> None:
-        """Once Pagefind has written its index, its page fragments are final too (canonicalise_bundle
-        rewrites only the index chunks, filters and meta). Run by whichever comes last: the archive
-        begun, or Pagefind done (on its reader thread)."""
-        with self._lock:
-            written = self._written
-            if (self._archive is None or self._fragments_prepared or written is None or not written.done()
-                    or written.exception() is not None):
-                return
-            self._fragments_prepared = True
-            fragments = self._site_dir / BUNDLE_DIR / "fragment"
-            if fragments.is_dir():
-                self._archive.prepare(self._site_dir, sorted(f"{BUNDLE_DIR}/fragment/{entry.name}"
-                                                             for entry in os.scandir(fragments)))
 
     def _new_archive(self):
         from .offline import ArchiveWriter
