@@ -326,3 +326,24 @@ def test_a_bad_worker_count_is_refused_with_a_clear_message(sample_copy):
     assert result.returncode == 1
     assert "KB_WORKERS: expected a whole number of at least 1" in result.stderr and "'many'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_build_keeps_its_objects_frozen_through_its_forks_and_serve_thaws_them():
+    """The plugin freezes what a build holds (background.freeze_for_the_build): the forks of the build must
+    not thaw it, and a fork outside a build must leave nothing frozen behind."""
+    import gc
+
+    from incidentkb.background import Deferred, freeze_for_the_build, thaw
+
+    thaw()  # builds run earlier in this process keep theirs frozen (`mkdocs build` ends with its build)
+    Deferred(lambda: 1).result()
+    assert gc.get_freeze_count() == 0
+    try:
+        freeze_for_the_build()
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert Deferred(lambda: 41 + 1).result() == 42
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        thaw()
+    assert gc.get_freeze_count() == 0

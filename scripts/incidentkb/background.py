@@ -36,16 +36,19 @@ def fork_child(produce: Callable[[Callable[[object], None]], None]) -> tuple[int
     # Objects that exist now are the parent's: frozen, the child's garbage collector never walks them.
     # Walking them would write to every object's header and so copy the parent's memory page by page
     # into the child (copy-on-write), which at 10,000 incidents is gigabytes and seconds.
+    kept_frozen = gc.get_freeze_count() > 0  # a site build keeps its objects frozen (see freeze_for_the_build)
     gc.freeze()
     try:
         pid = os.fork()
     except OSError:
-        gc.unfreeze()
+        if not kept_frozen:
+            gc.unfreeze()
         os.close(read)
         os.close(write)
         return None
     if pid != 0:
-        gc.unfreeze()
+        if not kept_frozen:
+            gc.unfreeze()
         os.close(write)
         return pid, read
     # The child: produce, send, and leave without running any exit handlers of the parent.
@@ -62,6 +65,22 @@ def fork_child(produce: Callable[[Callable[[object], None]], None]) -> tuple[int
         status = 1
     finally:
         os._exit(status)
+
+
+def freeze_for_the_build() -> None:
+    """Keep every object alive now out of the cyclic garbage collector's sight until `thaw`.
+
+    A site build holds millions of objects (records, rendered pages) until it ends; each full
+    collection walked all of them again: at 10,000 incidents, 4 to 5 collections of 0.5 to 1.1 s
+    in the MkDocs process, the last one at exit (measured). Objects freed by their reference
+    count are freed as before; only cycles among frozen objects wait for `thaw`.
+    """
+    gc.freeze()
+
+
+def thaw() -> None:
+    """Give the collector back what freeze_for_the_build took (a long-running `mkdocs serve`)."""
+    gc.unfreeze()
 
 
 def received(pid: int, read: int) -> Iterator[object]:

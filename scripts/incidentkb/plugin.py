@@ -29,6 +29,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .audience import AUDIENCES, DEFAULT_AUDIENCE
 from . import parallel
+from .background import freeze_for_the_build, thaw
 from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
 from .render import BYTECODE_CACHE, RAW_BLOCK
@@ -138,7 +139,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         self._findings_reported = False
         self.site = build_site(root, today=self._today(), directory_urls=config.use_directory_urls,
                                site_url=config.site_url or "", audience=audience, docs_prefix=docs_prefix,
-                               include_drafts=self._drafts())
+                               include_drafts=self._drafts(), freeze=True)
         if self.site.fatal:
             self._report_findings()
             raise PluginError("incidentkb: " + self.site.fatal)
@@ -158,6 +159,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             files.append(File.generated(config, path, content=content))
         if config.nav is None and self.config.default_nav:
             config.nav = self.site.default_nav([f.src_uri for f in files.documentation_pages() if f.generated_by is None])
+        freeze_for_the_build()  # the generated pages too: they live until the build ends
         return files
 
     def on_nav(self, nav, *, config, files):
@@ -251,6 +253,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             log.info(f"{compliance_warnings} compliance warnings: see the compliance page, or run `kb check`")
 
     def on_post_build(self, *, config) -> None:
+        self._thaw()
         if self.site is not None:
             self._report_findings()
         error = self._stop_workers()
@@ -262,11 +265,18 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             self.search.finish(Path(config.site_dir))
 
     def on_build_error(self, *, error) -> None:
+        self._thaw()
         self._stop_workers()  # a build that failed half-way must not leave workers running
         if self.search is not None:
             self.search.abort()  # nor Pagefind, which may already be writing its index
         if self.site is not None:
             self._report_findings()  # they may explain the error
+
+    def _thaw(self) -> None:
+        # `mkdocs build` ends with the build: its objects stay frozen, and the exit skips a last full
+        # collection. `mkdocs serve` lives on: what a rebuild no longer uses must be collectable.
+        if self.serving:
+            thaw()
 
     def _stop_workers(self) -> BaseException | None:
         """Stop the workers and their threads; returns what went wrong handing their pages to search."""

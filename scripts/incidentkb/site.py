@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import urls
 from .alerts import rule_paths
-from .background import Deferred
+from .background import Deferred, freeze_for_the_build
 from .audience import DEFAULT_AUDIENCE, for_audience
 from .check import check_knowledge_base
 from .policy import check_policy
@@ -158,9 +158,14 @@ def similar_work(shown: KnowledgeBase, directory_urls: bool) -> tuple[dict, dict
 
 def build_site(root: Path, today: date | None = None, directory_urls: bool = True, layout: Layout = Layout(),
                site_url: str = "", audience: str = DEFAULT_AUDIENCE, docs_prefix: str = "docs",
-               include_drafts: bool = True) -> SiteBuild:
-    """Load and check everything, then render what `audience` may see (and drafts, if asked)."""
+               include_drafts: bool = True, freeze: bool = False) -> SiteBuild:
+    """Load and check everything, then render what `audience` may see (and drafts, if asked).
+
+    `freeze`: the loaded records are kept out of the garbage collector's sight for the rest of the
+    process or until background.thaw (see freeze_for_the_build); the MkDocs plugin asks for it."""
     kb, findings = load(root, layout)
+    if freeze:
+        freeze_for_the_build()
     # The checks run in a forked child; only the policy's own problems are needed at once, to stop a build
     # with a broken policy file before anything is rendered. The plugin reports the checks' findings at the
     # end of the build, so the child runs at low priority: it takes the time the other processes leave.
