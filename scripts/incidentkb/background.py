@@ -24,6 +24,11 @@ from collections.abc import Callable, Iterator
 FAILED = object()  # what a child that gave no result leaves
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container's limit, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def fork_child(produce: Callable[[Callable[[object], None]], None]) -> tuple[int, int] | None:
     """Run `produce(send)` in a forked child; each `send(message)` is pickled into a pipe at once.
 

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .background import fork_child, reap, received, stop_child
+from .background import fork_child, reap, received, stop_child, usable_cores
 
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip timestamps are local-time fields; any fixed value works
 BUNDLE_DIR = "pagefind"
@@ -79,7 +79,7 @@ class ArchiveWriter:
         In a forked child, not in threads: threads slowed the MkDocs process's own loop over the pages
         threefold (they take turns with it for the GIL; measured at 10,000 incidents). The child writes the
         compressed entries to a side file and sends where each one is."""
-        if self._preparing is not None or not hasattr(os, "fork"):
+        if self._preparing is not None:
             return
         site_dir, side, pack = Path(site_dir), self._side, self._pack
 
@@ -134,7 +134,7 @@ class ArchiveWriter:
         # A bounded window of batches in flight: memory stays flat whatever the size of the site.
         window: deque[Callable[[], list]] = deque()
         batch: list = []
-        with ThreadPoolExecutor(max_workers=_compress_threads()) as pool:
+        with ThreadPoolExecutor(max_workers=min(usable_cores(), 8)) as pool:
 
             def submit_batch() -> None:
                 window.append(pool.submit(self._pack_files, list(batch)).result)
@@ -216,11 +216,6 @@ class ArchiveWriter:
 
 ARCHIVE_BATCH = 16  # files per task: one task per file cost more in handing over than small files take
 ARCHIVE_WINDOW = 32  # batches (or prepared files) read and compressed ahead of the one being written
-
-
-def _compress_threads() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores, 8)
 
 
 def _walk(top: Path, site_dir: Path):

@@ -58,7 +58,7 @@ from mkdocs.structure import pages as mkdocs_pages
 from mkdocs.structure.files import InclusionLevel
 from mkdocs.structure.pages import Page
 
-from .background import FAILED, fork_child, reap, received, stop_child
+from .background import FAILED, fork_child, reap, received, stop_child, usable_cores
 from .render import BYTECODE_CACHE
 
 log = logging.getLogger("mkdocs.plugins.incidentkb")
@@ -250,8 +250,7 @@ def worker_count() -> int:
             raise PluginError(f"incidentkb: KB_WORKERS: expected a whole number of at least 1 (1 builds every page "
                               f"in the MkDocs process), got {setting!r}; unset it to use every core")
         return int(setting)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores, MAX_WORKERS)
+    return min(usable_cores(), MAX_WORKERS)
 
 
 def eligible(config, serving: bool, dirty: bool = False) -> bool:

@@ -168,12 +168,11 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self.site is not None and eligible(config, self.serving, self.dirty):
             ours = [f.src_uri for f in built if f.generated_by and f.src_uri.endswith(".md")]
             if ours:
-                describe = receive = None
+                describe = receive = on_written = None
                 if self.search is not None:  # the workers describe each page for the search index as they go
                     self.search.load_facts()  # before the fork: every worker needs them
                     describe, receive = self.search.describe, self.search.submit
-                on_written = None
-                if self.search is not None:  # the offline archive compresses them while MkDocs finishes the rest
+                    # and once they have ended, the offline archive compresses their pages while MkDocs finishes
                     on_written = lambda uris: self.search.prepare_archive(  # noqa: E731
                         [files.get_file_from_path(uri).dest_uri for uri in uris])
                 self.converter = ParallelConverter(config, files, nav, ours, workers=worker_count(),

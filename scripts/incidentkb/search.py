@@ -875,11 +875,10 @@ class SearchIndexer:
         """A build that failed: stop Pagefind, whatever it was doing, and drop the archive begun."""
         with self._lock:
             service, self._service = self._service, None
+            archive, self._archive = self._archive, None
             self._held = []
         if service is not None:
             service.close()
-        with self._lock:
-            archive, self._archive = self._archive, None
         if archive is not None:
             archive.abort()
 

@@ -177,7 +177,7 @@ def build_site(root: Path, today: date | None = None, directory_urls: bool = Tru
     if policy_errors:
         # Nothing is rendered from a broken policy: the build stops before anything is published.
         fatal = f"{layout.policy} has {len(policy_errors)} error(s); fix them before publishing (run `kb check`)."
-        return SiteBuild(kb, sort_findings(findings + checks.result()), [], Renderer(kb, options), layout, {}, fatal)
+        return SiteBuild(kb, findings, [], Renderer(kb, options), layout, {}, fatal, checks=checks)
     shown, hidden, compliance_kb = published(kb, audience, include_drafts)
     if compliance_kb is not None:
         options.compliance_kb = compliance_kb
