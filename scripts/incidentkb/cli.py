@@ -124,6 +124,13 @@ def new():
     """Create a new incident or runbook from a complete template (never overwrites)."""
 
 
+def _echo_json(value) -> None:
+    """Machine-readable output of the --json options: indented, non-ASCII kept as it is."""
+    import json
+
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
@@ -260,7 +267,7 @@ def schema(root, out, docs):
         return
     schemas = json_schemas(policy)
     if out is None:
-        click.echo(json.dumps(schemas, indent=2, ensure_ascii=False))
+        _echo_json(schemas)
         return
     out.mkdir(parents=True, exist_ok=True)
     for kind, body in schemas.items():
@@ -448,13 +455,12 @@ def report(root, since, until, today, audience, as_json):
     incident's started_at as written (its own UTC offset). Exit code 0, or 2 on a
     usage error.
     """
-    import json
 
     from .export import report_text
 
     kb, figures = _report_for(root, since, until, today, audience)
     if as_json:
-        click.echo(json.dumps(figures.as_dict(), indent=2, ensure_ascii=False))
+        _echo_json(figures.as_dict())
     else:
         click.echo(report_text(kb, figures), nl=False)
 
@@ -532,7 +538,6 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
     is below alerts.min_coverage, when a rule file is malformed, or (--strict) on any
     warning; 2 on a usage error.
     """
-    import json
     import re
 
     from .alerts import URL_PATTERN_SYNTAX, coverage, read_rules, rule_paths, site_pattern, site_url_of
@@ -582,7 +587,7 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
     headline = (f"{result.covered} of {result.total} alerts have a runbook ({percent}){verdict}" if result.total
                 else "no alerting rules found")
     if output_format == "json":
-        click.echo(json.dumps(result.as_dict(threshold) | {"below_minimum": below}, indent=2, ensure_ascii=False))
+        _echo_json(result.as_dict(threshold) | {"below_minimum": below})
     elif output_format == "github":
         if result.findings:
             click.echo(FORMATTERS["github"](result.findings))
@@ -632,7 +637,6 @@ def similar(root, text, to_id, kind, top, every, as_json):
     every incident's neighbours. Each result has a score (0-1) and the reasons
     in words.
     """
-    import json
 
     from .similar import SimilarityIndex, UnknownRecord
 
@@ -654,7 +658,7 @@ def similar(root, text, to_id, kind, top, every, as_json):
         neighbours = index.all_neighbours(top=top or 5)
         if as_json:
             payload = {i: [{"id": m.id, "score": m.score, "reasons": list(m.reasons)} for m in ms] for i, ms in neighbours.items()}
-            click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+            _echo_json(payload)
         else:
             for incident_id, matches in neighbours.items():
                 click.echo(incident_id)
@@ -671,7 +675,7 @@ def similar(root, text, to_id, kind, top, every, as_json):
     else:
         matches = index.query(words, top=top or 10, kind=kind or "all")
     if as_json:
-        click.echo(json.dumps([m.as_dict() for m in matches], indent=2, ensure_ascii=False))
+        _echo_json([m.as_dict() for m in matches])
     elif matches:
         click.echo("\n".join(_similar_text(m) for m in matches))
     else:

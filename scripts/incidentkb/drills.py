@@ -638,12 +638,17 @@ def drill_score(incident: Incident, kb: KnowledgeBase) -> int:
 _NARRATIVE = re.compile(r"^#{2,3}\s+(?:what went wrong|lessons)", re.MULTILINE | re.IGNORECASE)
 
 
-def site_candidates(kb: KnowledgeBase, limit: int = MAX_SITE_DRILLS) -> list[Incident]:
-    """The incidents that get a drill page: never restricted ones, only those with a timeline worth
-    revealing, the best `limit` by score (newest first on a tie)."""
-    eligible = [i for i in kb.incidents if not is_restricted(i, kb) and len(i.timeline) >= MIN_TIMELINE]
-    eligible.sort(key=lambda i: (-drill_score(i, kb), -i.started_at.timestamp(), i.id))
-    return eligible[:limit]
+def eligible_incidents(kb: KnowledgeBase) -> list[Incident]:
+    """The incidents that may get a drill page: never restricted ones, only those with a timeline worth revealing."""
+    return [i for i in kb.incidents if not is_restricted(i, kb) and len(i.timeline) >= MIN_TIMELINE]
+
+
+def site_candidates(kb: KnowledgeBase, limit: int = MAX_SITE_DRILLS,
+                    eligible: list[Incident] | None = None) -> list[Incident]:
+    """The incidents that get a drill page: the best `limit` of the eligible ones by score (newest first on a tie)."""
+    ranked = sorted(eligible_incidents(kb) if eligible is None else eligible,
+                    key=lambda i: (-drill_score(i, kb), -i.started_at.timestamp(), i.id))
+    return ranked[:limit]
 
 
 # ------------------------------------------------------------------ rendering
@@ -665,8 +670,8 @@ def drill_pages(renderer) -> list[GeneratedPage]:
     from .training import glossary_of
 
     kb = renderer.kb
-    eligible = sum(1 for i in kb.incidents if not is_restricted(i, kb) and len(i.timeline) >= MIN_TIMELINE)
-    drills = [build_drill(i, kb) for i in site_candidates(kb)]
+    eligible = eligible_incidents(kb)
+    drills = [build_drill(i, kb) for i in site_candidates(kb, eligible=eligible)]
     pages = [GeneratedPage(d.path, render_drill(renderer, d, d.path), d.incident.path, record=True) for d in drills]
     by_severity = {s: [d for d in drills if d.incident.severity == s] for s in kb.policy.severity_ids}
     by_service: dict[str, list[Drill]] = {}
@@ -675,7 +680,7 @@ def drill_pages(renderer) -> list[GeneratedPage]:
             by_service.setdefault(service, []).append(d)
     services = sorted(by_service, key=lambda s: (-len(by_service[s]), s))
     index = renderer.render("drills/index.md.j2", "drills/index.md", drills=drills, by_severity=by_severity,
-                            by_service=by_service, services=services, eligible=eligible, limit=MAX_SITE_DRILLS,
+                            by_service=by_service, services=services, eligible=len(eligible), limit=MAX_SITE_DRILLS,
                             gloss=glossary_of(kb.policy).wrap_html)
     return [GeneratedPage("drills/index.md", index)] + pages
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from .model import KnowledgeBase
 from .report import (
-    ITEM_STATES, METRIC_BY_KEY, METRICS, Report, detection_method, fmt_share, fmt_span, item_state, local_day, measure,
-    month_key, quarter_key, quarter_label,
+    ITEM_STATES, METRIC_BY_KEY, METRICS, Report, detection_method, fmt_share, fmt_span, item_state, item_timing,
+    local_day, measure, month_key, quarter_key, quarter_label,
 )
 from .safe_write import write_new_file
 
@@ -112,15 +112,13 @@ def action_item_rows(kb: KnowledgeBase, report: Report) -> list[dict]:
         i = kb.incident_by_id[incident_id]
         raised = local_day(i.started_at)
         for a in i.action_items:
-            state = item_state(a, report.today)
+            state, age_days, overdue_days = item_timing(a, raised, report.today)
             rows.append({
                 "incident": i.id, "incident_title": i.title, "incident_severity": i.severity,
                 "incident_start_date": raised.isoformat(), "id": a["id"], "title": a["title"], "owner": a["owner"],
                 "type": a["type"], "priority": a["priority"], "status": a["status"], "state": state,
                 "due": _iso(a["due"]), "quarter_raised": quarter_key(raised),
-                "age_days": (report.today - raised).days if state in ("open", "overdue") else None,
-                "overdue_days": (report.today - a["due"]).days if state == "overdue" else None,
-                "ticket": a["ticket"],
+                "age_days": age_days, "overdue_days": overdue_days, "ticket": a["ticket"],
             })
     return rows
 

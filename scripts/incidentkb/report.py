@@ -644,18 +644,24 @@ def item_state(item: dict, today: date) -> str:
     return item["status"]
 
 
+def item_timing(item: dict, raised: date, today: date) -> tuple[str, int | None, int | None]:
+    """(state, days open, days overdue) of an action item raised on `raised`; the days are None when they do not apply."""
+    state = item_state(item, today)
+    return (state, (today - raised).days if state in ("open", "overdue") else None,
+            (today - item["due"]).days if state == "overdue" else None)
+
+
 def follow_up_figures(incidents: list[Incident], today: date) -> dict:
     rows = []
     for incident in incidents:
         raised = local_day(incident.started_at)
         for item in incident.action_items:
-            state = item_state(item, today)
+            state, age_days, overdue_days = item_timing(item, raised, today)
             rows.append({
                 "incident": incident.id, "item": item["id"], "title": item["title"], "owner": item["owner"] or NO_OWNER,
                 "type": item["type"] or NO_TYPE, "priority": item["priority"], "due": item["due"], "status": item["status"],
                 "state": state, "raised": raised, "quarter": quarter_key(raised),
-                "age_days": (today - raised).days if state in ("open", "overdue") else None,
-                "overdue_days": (today - item["due"]).days if state == "overdue" else None,
+                "age_days": age_days, "overdue_days": overdue_days,
             })
 
     def tally(key) -> dict:
