@@ -7,13 +7,16 @@ For each size, in the same run:
          (load + check + every generated page + search index);
 - plain: `mkdocs build` of a docs/ folder holding the same incident bodies as
          plain pages, Material theme, the same plugins minus ours, a one-page nav.
-It prints wall times, their ratio (bar: ≤ 1.5), t(10k)/t(1k) for ours (bar: ≤ 12)
-and built bytes per incident page (bar: ours ≤ 1.3 × plain).
+It prints wall times, their ratio (bar: ≤ 1.5), t(10k)/t(1k) for ours (bar: ≤ 12),
+built bytes per incident page (bar: ours ≤ 1.3 × plain) and the CPU time of every process
+of each build. `KB_SEARCH=0` in the environment builds ours without the search index and
+the offline archive.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,12 +62,17 @@ def plain_project(n: int) -> Path:
     return root
 
 
-def build(project: Path) -> float:
+def build(project: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one build. The CPU is user + system of every process of the build:
+    the kernel adds a process's reaped children (our forked workers, Pagefind) to its own when it is reaped."""
     site = project / "site"
     shutil.rmtree(site, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--strict"], cwd=project, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def incident_page_bytes(project: Path) -> float:
@@ -77,15 +85,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     args = parser.parse_args()
     ours_times = {}
-    print(f"{'incidents':>10} {'plain':>9} {'ours':>9} {'ours/plain':>11} {'bytes/page plain':>17} {'ours':>9} {'ratio':>6}")
+    print(f"{'incidents':>10} {'plain':>9} {'ours':>9} {'ours/plain':>11} {'bytes/page plain':>17} {'ours':>9} {'ratio':>6}"
+          f" {'CPU plain':>10} {'ours':>9}")
     for n in args.sizes:
         plain, ours = plain_project(n), ours_project(n)
-        t_plain = build(plain)
-        t_ours = build(ours)
+        t_plain, cpu_plain = build(plain)
+        t_ours, cpu_ours = build(ours)
         ours_times[n] = t_ours
         b_plain, b_ours = incident_page_bytes(plain), incident_page_bytes(ours)
         print(f"{n:>10,} {t_plain:>8.1f}s {t_ours:>8.1f}s {t_ours / t_plain:>11.2f} {b_plain:>17,.0f} {b_ours:>9,.0f} "
-              f"{b_ours / b_plain:>6.2f}")
+              f"{b_ours / b_plain:>6.2f} {cpu_plain:>9.1f}s {cpu_ours:>8.1f}s")
     if len(args.sizes) >= 2:
         small, large = min(args.sizes), max(args.sizes)
         print(f"ours({large:,}) / ours({small:,}) = {ours_times[large] / ours_times[small]:.1f}")
