@@ -202,6 +202,18 @@ def test_sample_index_holds_records_not_lists(sample_site):
         assert listing not in urls
 
 
+def test_sample_index_leaves_out_labels(sample_site):
+    """Column headings and the facts panel's labels are on every record: they stay out of the words and snippets."""
+    _, site = sample_site
+    fragments = [json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])
+                 for p in (site / "pagefind/fragment").iterdir()]
+    incident = next(f for f in fragments if f["url"].startswith("/incidents/2025/INC-2025-014-"))
+    content = incident["content"]
+    assert "CheckoutLatencyHigh fires (p95 9.8 s)" in content  # the timeline's events are in
+    for label in ("TimeSince", "Since start", "IDAction", "Started"):
+        assert label not in content, label
+
+
 def test_build_without_search(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_SEARCH", "0")
     config = SimpleNamespace(plugins={}, theme=SimpleNamespace(dirs=[]), extra_css=[], extra_javascript=[])

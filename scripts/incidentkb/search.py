@@ -62,8 +62,10 @@ THEME_DIR = Path(__file__).resolve().parent / "theme"
 ARCHIVE_NAME = "site.zip"
 
 # Elements whose text would only add noise: permalink anchors, the edit button, the labels of
-# the facts panel ("Services", "Started": on every record, and glued to their values in snippets).
-EXCLUDE_SELECTORS = [".headerlink", ".md-content__button", ".md-source-file", ".kb-facts dt"]
+# the facts panel ("Services", "Started": on every record, and glued to their values in snippets)
+# and the column headings of tables ("Time", "Since start", "Event" on every incident; Pagefind
+# does not separate header cells, so they became one made-up word, "TimeSince startEvent").
+EXCLUDE_SELECTORS = [".headerlink", ".md-content__button", ".md-source-file", ".kb-facts dt", "thead"]
 
 # Pagefind writes UIs we do not use (ours lives in assets/search); dropping them keeps the
 # site and the offline archive smaller. Everything else in its output is needed.
