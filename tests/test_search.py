@@ -212,6 +212,8 @@ def test_sample_index_leaves_out_labels(sample_site):
     assert "CheckoutLatencyHigh fires (p95 9.8 s)" in content  # the timeline's events are in
     for label in ("TimeSince", "Since start", "IDAction", "Started"):
         assert label not in content, label
+    communication = next(f for f in fragments if f["url"] == "/policy/communication/")["content"]
+    assert "toldWhen" not in communication and "told When" in communication  # the facts' values stay apart
 
 
 def test_build_without_search(tmp_path, monkeypatch):

@@ -152,6 +152,9 @@ def pagefind_html(content: str, title: str, facts: PageFacts) -> str:
     value never needs escaping for Pagefind's syntax.
     """
     body = content if "<h1" in content else f"<h1>{escape(title)}</h1>{content}"
+    # Pagefind separates block elements but not <dd>s: with the <dt> labels left out (EXCLUDE_SELECTORS),
+    # the values of a facts list would run into each other ("toldWhen the incident is declared").
+    body = body.replace("</dd><", "</dd> <")
     if facts.type in ("incident", "runbook", "problem", "service", "alert"):
         body = cut_sections(body, LIST_SECTIONS)
     elif facts.type == "page":
