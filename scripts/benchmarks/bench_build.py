@@ -1,6 +1,6 @@
 """Benchmark: our site build against a plain mkdocs-material build of the same Markdown bodies.
 
-    .venv/bin/python scripts/benchmarks/bench_build.py [--sizes 1000 10000]
+    .venv/bin/python scripts/benchmarks/bench_build.py [--sizes 1000 10000] [--repeat N]
 
 For each size, in the same run:
 - ours:  `mkdocs build` of a synthetic knowledge base with the incidentkb plugin
@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from statistics import median
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,18 +84,27 @@ def incident_page_bytes(project: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="build plain and ours this many times, alternately, and report the medians: on a "
+                             "machine shared with other jobs one pair of builds can mislead")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat: expected a whole number of at least 1, got {args.repeat}")
     ours_times = {}
     print(f"{'incidents':>10} {'plain':>9} {'ours':>9} {'ours/plain':>11} {'bytes/page plain':>17} {'ours':>9} {'ratio':>6}"
           f" {'CPU plain':>10} {'ours':>9}")
     for n in args.sizes:
         plain, ours = plain_project(n), ours_project(n)
-        t_plain, cpu_plain = build(plain)
-        t_ours, cpu_ours = build(ours)
+        runs = [(build(plain), build(ours)) for _ in range(args.repeat)]  # alternated: both see the same load
+        (t_plain, cpu_plain), (t_ours, cpu_ours) = [tuple(median(run[side][i] for run in runs) for i in (0, 1))
+                                                    for side in (0, 1)]
         ours_times[n] = t_ours
         b_plain, b_ours = incident_page_bytes(plain), incident_page_bytes(ours)
         print(f"{n:>10,} {t_plain:>8.1f}s {t_ours:>8.1f}s {t_ours / t_plain:>11.2f} {b_plain:>17,.0f} {b_ours:>9,.0f} "
               f"{b_ours / b_plain:>6.2f} {cpu_plain:>9.1f}s {cpu_ours:>8.1f}s")
+        if args.repeat > 1:
+            ratios = sorted(ours_run[0] / plain_run[0] for plain_run, ours_run in runs)
+            print(f"{'':>10} ours/plain of each pair: {', '.join(f'{r:.2f}' for r in ratios)}")
     if len(args.sizes) >= 2:
         small, large = min(args.sizes), max(args.sizes)
         print(f"ours({large:,}) / ours({small:,}) = {ours_times[large] / ours_times[small]:.1f}")
