@@ -62,6 +62,7 @@ def collapse_whitespace(html: str) -> str:
 log = get_plugin_logger(__name__)
 
 STYLESHEET = "assets/incidentkb/incidentkb.css"
+SCRIPT = "assets/incidentkb/incidentkb.js"  # makes wide tables reachable by keyboard
 
 
 class IncidentKBConfig(Config):
@@ -125,6 +126,8 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                         "under `theme:` in mkdocs.yml so the site needs no outside network")
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
+        if SCRIPT not in [str(s) for s in config.extra_javascript]:
+            config.extra_javascript.append(SCRIPT)
         from .search import configure  # search.py owns the search UI, the Pagefind index and the offline zip
 
         self.search = configure(config, lambda: self.site, archive=self.config.get("offline_archive"))

@@ -23,7 +23,7 @@ from .report import REPORT_PAGES
 from .similar import SIMILAR_SHOWN, SimilarityIndex, browser_index_files
 from .training import add_abbreviations
 
-ASSETS = {"assets/incidentkb/incidentkb.css": "incidentkb.css"}
+ASSETS = {"assets/incidentkb/incidentkb.css": "incidentkb.css", "assets/incidentkb/incidentkb.js": "incidentkb.js"}
 
 
 @dataclass
