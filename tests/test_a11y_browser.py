@@ -58,25 +58,16 @@ def open_in(page, url: str, scheme: str) -> None:
     page.evaluate("(scheme) => document.body.setAttribute('data-md-color-scheme', scheme)", scheme)
 
 
-@pytest.mark.parametrize("page", [DESKTOP], indirect=True)
-def test_pages_pass_axe(page, sample_url):
+@pytest.mark.parametrize("page, paths", [(DESKTOP, PAGES), (PHONE, PHONE_PAGES)], indirect=["page"],
+                         ids=["desktop", "phone"])
+def test_pages_pass_axe(page, paths, sample_url):
     problems = []
     for scheme in SCHEMES:
-        for path in PAGES:
+        for path in paths:
             open_in(page, sample_url + path, scheme)
             problems += axe_violations(page, f"{scheme} /{path}")
-    assert problems == [], '\n'.join(problems)
+    assert problems == [], "\n".join(problems)
     assert page.outside_requests == []
-
-
-@pytest.mark.parametrize("page", [PHONE], indirect=True)
-def test_pages_pass_axe_on_a_phone(page, sample_url):
-    problems = []
-    for scheme in SCHEMES:
-        for path in PHONE_PAGES:
-            open_in(page, sample_url + path, scheme)
-            problems += axe_violations(page, f"{scheme} /{path}")
-    assert problems == [], '\n'.join(problems)
 
 
 @pytest.mark.parametrize("page", [DESKTOP, PHONE], indirect=True)
