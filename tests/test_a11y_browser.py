@@ -34,6 +34,7 @@ PAGES = [
     "reports/follow-up/",
     "policy/severity/",
     "policy/compliance/",
+    "policy/checklists/",  # task lists: every checkbox named by its step (a11y.py)
     "training/",
     "training/severity/",
     "drills/",

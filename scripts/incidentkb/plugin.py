@@ -28,7 +28,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .audience import AUDIENCES, DEFAULT_AUDIENCE
-from . import parallel
+from . import a11y, parallel
 from .background import freeze_for_the_build, thaw
 from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
@@ -128,6 +128,8 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             config.extra_css.append(STYLESHEET)
         if SCRIPT not in [str(s) for s in config.extra_javascript]:
             config.extra_javascript.append(SCRIPT)
+        if a11y.wanted(config.markdown_extensions):  # names for the checkboxes of task lists
+            config.markdown_extensions.append(a11y.EXTENSION)
         from .search import configure  # search.py owns the search UI, the Pagefind index and the offline zip
 
         self.search = configure(config, lambda: self.site, archive=self.config.get("offline_archive"))
