@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 
 from incidentkb.charts import (
-    Series, bar_chart, column_chart, duration_ticks, line_chart, log_ticks, month_ticks, nice_ticks, quarter_ticks,
+    TONES, Series, bar_chart, column_chart, duration_ticks, line_chart, log_ticks, month_ticks, nice_ticks, quarter_ticks,
     report_charts,
 )
 from incidentkb.load import load
@@ -172,3 +172,14 @@ def test_every_chart_of_the_sample_reports_is_valid():
     assert len({chart.id for chart in charts.values()}) == len(charts)
     trend = parse(charts["times_trend"]).find(SVG + "desc").text
     assert trend.startswith("Q1 2024: Median time to detect ")
+
+
+def test_fallback_fills_are_the_stylesheets_light_colours():
+    """A chart shown without incidentkb.css (another builder) keeps the colours of the light palette."""
+    from importlib import resources
+
+    css = (resources.files("incidentkb") / "assets" / "incidentkb.css").read_text(encoding="utf-8")
+    light = {}
+    for block in re.findall(r"^:root \{(.*?)\}", css, re.MULTILINE | re.DOTALL):
+        light.update(re.findall(r"--kb-([\w-]+): (#[0-9a-f]{6})", block))
+    assert {name: light[name] for name in TONES} == TONES

@@ -31,9 +31,9 @@ FONT = 12.5
 HEIGHT = 200  # of column and line charts, plus a line for two-line x-axis labels
 CHAR = 0.6 * FONT  # rough advance width of one character, for layout only
 
-# Light-palette colours, used as the fallback `fill` (incidentkb.css sets both palettes).
+# Light-palette colours, used as the fallback `fill` (incidentkb.css sets both palettes; keep them the same).
 TONES = {
-    "sev-1": "#c62828", "sev-2": "#ef6c00", "sev-3": "#b28704", "sev-4": "#1565c0", "sev-5": "#616161",
+    "sev-1": "#c62828", "sev-2": "#b45309", "sev-3": "#856404", "sev-4": "#1565c0", "sev-5": "#616161",
     "c1": "#0072b2", "c2": "#e69f00", "c3": "#009e73", "c4": "#cc79a7", "c5": "#56b4e9", "c6": "#d55e00",
     "c7": "#8a8a8a", "c8": "#4d4d4d",
 }
