@@ -24,6 +24,7 @@ DESKTOP, PHONE = (1280, 900), (390, 844)
 PAGES = [
     "",  # the home page: search first, quick links, recent incidents
     "incidents/2025/INC-2025-003-warehouse-sync-oomkilled-crash-loop/",
+    "incidents/2026/INC-2026-099-hostile-markup/",  # markup in every field, shown as text
     "incidents/",
     "runbooks/k8s-platform/kube-pod-crashlooping/",
     "runbooks/alerts/kubepodcrashlooping/",
@@ -54,7 +55,8 @@ def axe_violations(page, label: str) -> list[str]:
 
 def open_in(page, url: str, scheme: str) -> None:
     """Open a page in one of the palettes. Material fades colours in; axe must see the final ones."""
-    page.goto(url)
+    response = page.goto(url)
+    assert response is not None and response.ok, url  # a missing page would pass axe as the 404 page
     page.add_style_tag(content="*, *::before, *::after { transition: none !important; animation: none !important; }")
     page.evaluate("(scheme) => document.body.setAttribute('data-md-color-scheme', scheme)", scheme)
 
