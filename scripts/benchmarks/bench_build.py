@@ -96,14 +96,15 @@ def main() -> None:
     for n in args.sizes:
         plain, ours = plain_project(n), ours_project(n)
         runs = [(build(plain), build(ours)) for _ in range(args.repeat)]  # alternated: both see the same load
-        (t_plain, cpu_plain), (t_ours, cpu_ours) = [tuple(median(run[side][i] for run in runs) for i in (0, 1))
-                                                    for side in (0, 1)]
+        plain_runs, ours_runs = zip(*runs)  # each a (wall, CPU) per run
+        t_plain, cpu_plain = (median(values) for values in zip(*plain_runs))
+        t_ours, cpu_ours = (median(values) for values in zip(*ours_runs))
         ours_times[n] = t_ours
         b_plain, b_ours = incident_page_bytes(plain), incident_page_bytes(ours)
         print(f"{n:>10,} {t_plain:>8.1f}s {t_ours:>8.1f}s {t_ours / t_plain:>11.2f} {b_plain:>17,.0f} {b_ours:>9,.0f} "
               f"{b_ours / b_plain:>6.2f} {cpu_plain:>9.1f}s {cpu_ours:>8.1f}s")
         if args.repeat > 1:
-            ratios = sorted(ours_run[0] / plain_run[0] for plain_run, ours_run in runs)
+            ratios = sorted(ours_run[0] / plain_run[0] for plain_run, ours_run in zip(plain_runs, ours_runs))
             print(f"{'':>10} ours/plain of each pair: {', '.join(f'{r:.2f}' for r in ratios)}")
     if len(args.sizes) >= 2:
         small, large = min(args.sizes), max(args.sizes)
