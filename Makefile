@@ -20,8 +20,10 @@ site: $(INSTALLED)
 	$(BIN)/kb check
 	$(BIN)/mkdocs build --strict
 
-## test: install if needed, run the whole test suite (pytest exit code 5, "no tests", fails too)
+## test: install if needed, check the layers of the package, run the whole test suite
+## (pytest exit code 5, "no tests", fails too)
 test: $(INSTALLED)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## serve: live preview on http://127.0.0.1:8000/

@@ -6,9 +6,9 @@ import functools
 import http.server
 import json
 import os
-import threading
 import shutil
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,7 +179,7 @@ def sample_site(tmp_path_factory):
     """The sample knowledge base plus one hostile incident, built once with `kb build`: (root, site_dir)."""
     from datetime import date
 
-    from incidentkb.publish import build
+    from incidentkb.publish.engine import build
 
     root = tmp_path_factory.mktemp("sample-site")
     ignore = shutil.ignore_patterns(".git", ".venv", "site", "tests", "scripts", "*.egg-info", "__pycache__",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import markdown
 import pytest
 
-from incidentkb import a11y
+from incidentkb.site import a11y
 
 LIST = "- [ ] Page the `on-call` engineer and [the lead](lead.md)\n- [x] Open the channel\n    - [ ] nested step\n"
 

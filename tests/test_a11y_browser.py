@@ -12,7 +12,6 @@ from __future__ import annotations
 from importlib import resources
 
 import pytest
-
 from browser_support import search, wait_done
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

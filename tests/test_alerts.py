@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, corpus_dir, minimal_incident, run_kb
-from incidentkb.alerts import (
-    MAX_RULE_FILE_BYTES, coverage, parse_rules, read_rules, split_documents, url_matcher,
-)
-from incidentkb.load import load
+
+from incidentkb.analysis.alert_coverage import coverage, url_matcher
+from incidentkb.analysis.alert_rules import MAX_RULE_FILE_BYTES, parse_rules, read_rules, split_documents
+from incidentkb.records.load import load
 
 CATALOG = """\
 teams:
@@ -388,8 +387,9 @@ def test_default_url_pattern_from_mkdocs_site_url(kb_with_rules):
 
 
 def render_pages(root: Path, only_alerts: bool = False) -> dict[str, str]:
-    from incidentkb.alerts import alert_pages
-    from incidentkb.render import Renderer, RenderOptions, render_site
+    from incidentkb.site.renderer import Renderer, RenderOptions
+    from incidentkb.site.sections import render_site
+    from incidentkb.site.sections.alerts import pages as alert_pages
 
     kb, _ = load(root)
     options = RenderOptions(today=date(2026, 11, 28), site_url="https://kb.example.com/")
@@ -497,7 +497,7 @@ def _independent_figures(rules_dir: Path, runbooks_dir: Path) -> dict:
 
 @pytest.mark.corpus
 def test_real_kube_prometheus_rules_against_the_imported_runbooks(tmp_path):
-    from incidentkb.importers import import_runbooks
+    from incidentkb.authoring.importers import import_runbooks
 
     runbooks_src = corpus_dir("prometheus-operator-runbooks")
     rules_dir = corpus_dir("kube-prometheus-rules") / "manifests"
@@ -535,7 +535,7 @@ def test_real_kube_prometheus_rules_against_the_imported_runbooks(tmp_path):
 
 @pytest.mark.corpus
 def test_real_rules_render_coverage_and_alert_pages(tmp_path):
-    from incidentkb.importers import import_runbooks
+    from incidentkb.authoring.importers import import_runbooks
 
     import_runbooks(corpus_dir("prometheus-operator-runbooks"), tmp_path, reviewed=date(2026, 11, 1))
     rules = corpus_dir("kube-prometheus-rules") / "manifests"
@@ -551,7 +551,8 @@ def test_real_rules_render_coverage_and_alert_pages(tmp_path):
 
 def test_every_alerts_finding_code_is_documented():
     guide = (REPO / "docs/guide/alerts.md").read_text(encoding="utf-8")
-    source = (REPO / "scripts/incidentkb/alerts.py").read_text(encoding="utf-8")
+    source = "".join((REPO / "scripts/incidentkb/analysis" / name).read_text(encoding="utf-8")
+                     for name in ("alert_rules.py", "alert_coverage.py"))
     codes = set(re.findall(r'(?:ERROR|WARNING), "([a-z-]+)"', source))
     assert len(codes) > 15
     missing = sorted(code for code in codes if f"`{code}`" not in guide)

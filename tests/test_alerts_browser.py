@@ -65,7 +65,7 @@ def archive_url(sample_site):
     as static hosts do."""
     import threading
 
-    from incidentkb.offline import archive_server
+    from incidentkb.indexing.offline import archive_server
 
     server = archive_server(sample_site[1] / "site.zip", "127.0.0.1", 0, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

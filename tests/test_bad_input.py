@@ -34,12 +34,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import run_kb
-from incidentkb.check import check_knowledge_base
-from incidentkb.findings import sort_findings
-from incidentkb.load import load
-from incidentkb.yamlsafe import HAVE_LIBYAML
+
+from incidentkb.checks.consistency import check_knowledge_base
+from incidentkb.core.findings import sort_findings
+from incidentkb.core.yamlsafe import HAVE_LIBYAML
+from incidentkb.records.load import load
 
 # The corpus is about broken files, not deadlines: judge it on a day when the valid parts comply.
 CORPUS_TODAY = "2025-04-01"
@@ -237,7 +237,7 @@ def test_pure_python_yaml_finds_the_same(name, tmp_path):
 
 def test_file_over_the_default_size_limit(kb_root):
     """Without a policy file the limit is 1,000,000 bytes; a file one byte over is refused, not read."""
-    from incidentkb.frontmatter import DEFAULT_MAX_FILE_BYTES
+    from incidentkb.records.frontmatter import DEFAULT_MAX_FILE_BYTES
 
     head = (BADINPUT / "_valid" / "incidents/2025/INC-2025-014-checkout-latency.md").read_bytes()
     data = head + b"\n## Log\n\n" + b"x" * (DEFAULT_MAX_FILE_BYTES - len(head) - 9) + b"\n"
@@ -251,7 +251,7 @@ def test_file_over_the_default_size_limit(kb_root):
 
 
 def test_file_at_the_default_size_limit_is_read(kb_root):
-    from incidentkb.frontmatter import DEFAULT_MAX_FILE_BYTES
+    from incidentkb.records.frontmatter import DEFAULT_MAX_FILE_BYTES
 
     head = (BADINPUT / "_valid" / "incidents/2025/INC-2025-014-checkout-latency.md").read_bytes()
     data = head + b"\n## Log\n\n" + b"x" * (DEFAULT_MAX_FILE_BYTES - len(head) - 10) + b"\n"

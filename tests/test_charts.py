@@ -10,12 +10,13 @@ from html.parser import HTMLParser
 import pytest
 from conftest import REPO
 
-from incidentkb.charts import (
-    TONES, Series, bar_chart, column_chart, duration_ticks, line_chart, log_ticks, month_ticks, nice_ticks, quarter_ticks,
-    report_charts,
+from incidentkb.analysis.report import build_report, display_name
+from incidentkb.core.formats import fmt_duration
+from incidentkb.records.load import load
+from incidentkb.site.charts import (
+    TONES, Series, bar_chart, column_chart, duration_ticks, line_chart, log_ticks, month_ticks, nice_ticks,
+    quarter_ticks, report_charts,
 )
-from incidentkb.load import load
-from incidentkb.report import build_report, display_name, fmt_span
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -112,7 +113,7 @@ def test_column_chart_axis_ticks_and_two_line_labels():
 def test_line_chart_leaves_gaps_and_supports_a_log_scale():
     chart = line_chart("trend", "Median time to detect", ["Q1", "Q2", "Q3", "Q4"],
                        [Series("Detect", [3600, None, 300, 120], "c1"), Series("Resolve", [7200, 7000, None, 3600], "c6")],
-                       fmt=fmt_span, log=True)
+                       fmt=fmt_duration, log=True)
     root = assert_accessible(chart)
     assert len(root.findall(f".//{SVG}circle")) == 6
     polylines = root.findall(f".//{SVG}polyline")
@@ -178,7 +179,7 @@ def test_fallback_fills_are_the_stylesheets_light_colours():
     """A chart shown without incidentkb.css (another builder) keeps the colours of the light palette."""
     from importlib import resources
 
-    css = (resources.files("incidentkb") / "assets" / "incidentkb.css").read_text(encoding="utf-8")
+    css = (resources.files("incidentkb.site") / "assets" / "incidentkb.css").read_text(encoding="utf-8")
     light = {}
     for block in re.findall(r"^:root \{(.*?)\}", css, re.MULTILINE | re.DOTALL):
         light.update(re.findall(r"--kb-([\w-]+): (#[0-9a-f]{6})", block))

@@ -6,8 +6,8 @@ from datetime import date
 
 from conftest import minimal_incident
 
-from incidentkb.check import check_knowledge_base
-from incidentkb.load import load
+from incidentkb.checks.consistency import check_knowledge_base
+from incidentkb.records.load import load
 
 CATALOG = """\
 teams:

@@ -11,6 +11,8 @@ import pytest
 from conftest import REPO, minimal_incident, run_kb
 
 import incidentkb.cli
+import incidentkb.cli.checking
+import incidentkb.cli.common
 
 BROKEN = minimal_incident(severity="SEV9", sumary="typo")
 
@@ -74,7 +76,7 @@ def test_internal_error_has_no_traceback(kb_root, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(incidentkb.cli, "load", explode)
+    monkeypatch.setattr(incidentkb.cli.checking, "load", explode)
     result = run_kb("check", "--root", root)
     assert result.code == 3
     assert "internal error: RuntimeError: boom" in result.err and "Traceback" not in result.err
@@ -115,7 +117,7 @@ def test_new_without_terminal_names_missing_flags(kb_root):
 
 
 def test_new_prompts_on_a_terminal(kb_root, monkeypatch):
-    monkeypatch.setattr(incidentkb.cli, "_interactive", lambda: True)
+    monkeypatch.setattr(incidentkb.cli.common, "interactive", lambda: True)
     root = kb_root()
     result = run_kb("new", "incident", "--root", root, "--started-at", "2026-01-05T08:00Z",
                     input="Search is down\nSEV1\ncatalog-search\n")

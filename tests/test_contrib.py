@@ -42,8 +42,8 @@ def assert_parses(words: list[str]) -> None:
 
 
 CI_FILES = [".github/workflows/kb.yml", ".gitlab-ci.yml", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml",
-            "scripts/incidentkb/data/init/.github/workflows/kb.yml", "scripts/incidentkb/data/init/.gitlab-ci.yml",
-            "scripts/incidentkb/data/init/.pre-commit-config.yaml"]
+            "scripts/incidentkb/authoring/init/.github/workflows/kb.yml", "scripts/incidentkb/authoring/init/.gitlab-ci.yml",
+            "scripts/incidentkb/authoring/init/.pre-commit-config.yaml"]
 
 
 COMMAND_KEYS = {"run", "script", "before_script", "entry"}  # where CI and pre-commit files hold commands

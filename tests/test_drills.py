@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import minimal_incident, run_kb
 
-from incidentkb.drills import (
-    _FIX, GENERIC_TOPICS, MAX_SITE_DRILLS, MAX_STEPS, MIN_STEPS, build_drill, classify, drill_markdown, drill_pages,
-    group_entries, site_candidates,
-)
-from incidentkb.load import load
-from incidentkb.render import Renderer, RenderOptions
+from incidentkb.analysis.drill_reading import _FIX, GENERIC_TOPICS, MAX_STEPS, classify, group_entries
+from incidentkb.analysis.drills import MAX_SITE_DRILLS, MIN_STEPS, build_drill, site_candidates
+from incidentkb.records.load import load
+from incidentkb.site.renderer import Renderer, RenderOptions
+from incidentkb.site.sections.drills import drill_markdown
+from incidentkb.site.sections.drills import pages as drill_pages
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO, run_kb
 from test_report import incident
 
-from incidentkb.export import (
+from incidentkb.analysis.export import (
     ACTION_ITEM_COLUMNS, INCIDENT_COLUMNS, METRIC_COLUMNS, ExportExists, csv_cell, write_export,
 )
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import corpus_dir, run_kb, write_files
 
-from incidentkb.importers import convert_postmortem, convert_runbook, import_postmortems, import_runbooks, parse_duration
-from incidentkb.load import load
+from incidentkb.authoring.importers import (
+    convert_postmortem, convert_runbook, import_postmortems, import_runbooks, parse_duration,
+)
+from incidentkb.records.load import load
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -219,7 +221,7 @@ def test_prometheus_runbooks_import_check_and_never_overwrite(tmp_path):
 def test_imported_archive_builds(tmp_path):
     """The imported archive builds into a site. Not strictly: `kb check` rightly warns about what the archive
     lacks (no Escalation sections, TODO notes, timelines out of order), and a strict build fails on warnings."""
-    from incidentkb.publish import build
+    from incidentkb.publish.engine import build
 
     into = tmp_path / "kb"
     import_postmortems(corpus_dir("dfds-postmortems"), into)

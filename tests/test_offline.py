@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from browser_support import wait_done
 
-from incidentkb.offline import ArchiveSite, ArchiveWriter, archive_server, content_type, make_archive
+from incidentkb.indexing.offline import ArchiveSite, ArchiveWriter, archive_server, content_type, make_archive
 
 
 def write_site(folder: Path) -> Path:

@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from conftest import TODAY, minimal_incident, run_kb
 
-from incidentkb.compliance import evaluate
-from incidentkb.durations import Duration, parse_duration
-from incidentkb.load import load
-from incidentkb.workdays import WorkCalendar
+from incidentkb.checks.compliance import evaluate
+from incidentkb.core.durations import Duration, parse_duration
+from incidentkb.records.load import load
+from incidentkb.records.workdays import WorkCalendar
 
 CET = timezone(timedelta(hours=1))
 # Friday 2026-12-18 17:00; Thursday 24th and Friday 25th are holidays in this calendar.

@@ -21,15 +21,15 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from conftest import run_kb
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_kb
-from incidentkb.check import check_knowledge_base
-from incidentkb.load import load
-from incidentkb.model import INCIDENT_SCHEMA, RUNBOOK_SCHEMA, SERVICE_SCHEMA, TEAM_SCHEMA
-from incidentkb.policy import POLICY_SCHEMA
-from incidentkb.schema import flatten
+from incidentkb.checks.consistency import check_knowledge_base
+from incidentkb.records.load import load
+from incidentkb.records.model import INCIDENT_SCHEMA, RUNBOOK_SCHEMA, SERVICE_SCHEMA, TEAM_SCHEMA
+from incidentkb.records.policy import POLICY_SCHEMA
+from incidentkb.records.schema import flatten
 
 INCIDENT = "incidents/2025/INC-2025-014-checkout-latency.md"
 RUNBOOK = "runbooks/checkout/checkout-high-latency.md"

@@ -6,19 +6,20 @@ reader can check the expected figures with pencil and paper.
 
 from __future__ import annotations
 
-import sys
 from datetime import date, datetime
 
 import pytest
 import yaml
 from conftest import REPO
 
-from incidentkb.load import load
-from incidentkb.report import (
-    CLUSTER_THRESHOLD, METRIC_BY_KEY, Period, build_report, find_clusters, fmt_span, local_day, measure,
-    months_between, percentile, quarter_key, quarters_between, trailing_quarters,
+from incidentkb.analysis import clusters as clusters_module
+from incidentkb.analysis.clusters import CLUSTER_THRESHOLD, find_clusters
+from incidentkb.analysis.report import Period, build_report, trailing_quarters
+from incidentkb.analysis.report_stats import (
+    METRIC_BY_KEY, local_day, measure, months_between, percentile, quarter_key, quarters_between,
 )
-from incidentkb.similar import Match
+from incidentkb.analysis.similar import Match
+from incidentkb.records.load import load
 
 
 def incident(incident_id: str, **fields) -> str:
@@ -60,14 +61,6 @@ def test_percentile_interpolates_between_closest_ranks():
     assert percentile([7], 90) == 7
     assert percentile([3, 9], 0) == 3 and percentile([3, 9], 100) == 9
     assert percentile([], 50) is None
-
-
-@pytest.mark.parametrize("seconds, text", [
-    (None, "—"), (0, "0 s"), (45, "45 s"), (90, "2 min"), (210, "4 min"), (3600, "1 h"), (4800, "1 h 20 min"),
-    (86400, "1 d"), (3 * 86400 + 4 * 3600 + 20, "3 d 4 h"),
-])
-def test_spans_read_well(seconds, text):
-    assert fmt_span(seconds) == text
 
 
 # -------------------------------------------------------------------------- response times
@@ -422,7 +415,7 @@ def test_clusters_are_the_two_core_of_links_above_the_threshold(kb_root):
 
 
 def test_loose_groups_lose_their_weakest_links_until_they_are_dense():
-    from incidentkb.report import dense_groups
+    from incidentkb.analysis.clusters import dense_groups
 
     a, b, c, d, e, f = "abcdef"
     triangles = {(a, b): 0.5, (a, c): 0.5, (b, c): 0.5, (d, e): 0.5, (d, f): 0.5, (e, f): 0.5}
@@ -472,7 +465,7 @@ def test_clusters_fall_back_to_shared_fields_without_the_similar_module(kb_root,
         # shares tags but not a root-cause category: not linked
         "INC-2025-004": incident("INC-2025-004", tags=["tls", "expiry"], started_at="2025-04-01T00:00:00Z"),
     })
-    monkeypatch.setitem(sys.modules, "incidentkb.similar", None)  # import fails
+    monkeypatch.setattr(clusters_module, "SimilarityIndex", None)  # as when the import failed
     clusters, method = find_clusters(kb, kb.incidents)
     assert method.startswith("shared fields")
     # 001-002 share tls, expiry, checkout and process; 003 shares tls, checkout and process with both

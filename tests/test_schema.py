@@ -7,9 +7,10 @@ import copy
 import jsonschema
 import pytest
 
-from incidentkb.fieldref import DOCUMENTED_SCHEMAS, json_schemas, render_field_reference
-from incidentkb.policy import Policy
-from incidentkb.schema import Context, flatten
+from incidentkb.records.json_schema import DOCUMENTED_SCHEMAS, json_schemas
+from incidentkb.records.policy import Policy
+from incidentkb.records.schema import Context, flatten
+from incidentkb.site.sections.reference import render_field_reference
 
 SCHEMAS = {schema.kind: schema for schema in DOCUMENTED_SCHEMAS}
 

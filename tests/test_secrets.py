@@ -12,16 +12,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import corpus_dir, minimal_incident, run_kb
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import corpus_dir, minimal_incident, run_kb
 
-from incidentkb.check import check_knowledge_base
-from incidentkb.findings import ERROR, WARNING
-from incidentkb.load import load
-from incidentkb.secrets import (
-    CODES, PERSONAL_CODES, SECRET_CODES, detect, entropy, fingerprint, redact, scan_record_text, scan_text,
-)
+from incidentkb.checks.consistency import check_knowledge_base
+from incidentkb.checks.secrets import detect, entropy, fingerprint, redact, scan_record_text, scan_text
+from incidentkb.core.findings import ERROR, WARNING
+from incidentkb.records.load import load
+from incidentkb.records.policy_sections import CODES, PERSONAL_CODES, SECRET_CODES
 
 CASES = Path(__file__).parent / "secrets"
 TODAY = date(2025, 4, 1)

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import REPO, corpus_dir, run_kb, serve_directory
 
-from incidentkb.check import check_duplicates
-from incidentkb.load import load
-from incidentkb.similar import (
+from incidentkb.analysis.similar import (
     DUPLICATE_THRESHOLD, Match, SimilarityIndex, UnknownRecord, browser_index_files, record_fields,
 )
-from incidentkb.text import STOP_WORDS, kebab, terms
+from incidentkb.checks.duplicates import check_duplicates
+from incidentkb.core.terms import STOP_WORDS, kebab, terms
+from incidentkb.records.load import load
 
 # ------------------------------------------------------------------ a small knowledge base where the answers are known
 
@@ -323,7 +323,7 @@ def test_neighbours_in_pieces_are_all_neighbours(small):
 
 
 def test_site_neighbours_split_over_two_processes_are_the_same(monkeypatch):
-    import incidentkb.site as site_module
+    import incidentkb.site.build as site_module
 
     kb, _ = load(REPO)
     whole, _ = site_module.similar_work(kb, True)
@@ -494,7 +494,7 @@ def test_dfds_near_duplicates_are_flagged_and_nothing_else():
     sys.path.insert(0, str(REPO / "scripts" / "benchmarks"))
     import tempfile
 
-    from incidentkb.importers import import_postmortems
+    from incidentkb.authoring.importers import import_postmortems
 
     with tempfile.TemporaryDirectory() as tmp:
         import_postmortems(corpus, Path(tmp))
@@ -663,7 +663,7 @@ def test_browser_files_are_deterministic_and_small(small):
 
 
 def test_reasons_on_a_page_name_each_kind_once():
-    from incidentkb.similar import reasons_in_words
+    from incidentkb.analysis.similar import reasons_in_words
 
     reasons = ["same service: dns", "same tag: tls", "same tag: certificates", "same alert: CertificateExpiry",
                "both mention 'x509'", "both mention 'has expired'", "both used runbook: cert-renewal"]

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import TODAY, minimal_incident, run_kb
 
-from incidentkb.load import load
-from incidentkb.render import demote_headings, fmt_duration, md_text
-from incidentkb.urls import relative_url
+from incidentkb.core.formats import fmt_duration
+from incidentkb.core.markdown import demote_headings
+from incidentkb.records.load import load
+from incidentkb.records.urls import relative_url
+from incidentkb.site.renderer import md_text
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +50,7 @@ def test_every_record_has_a_page(sample_site):
 def test_drafts_are_published_only_when_asked_for(sample_site, tmp_path):
     from datetime import date
 
-    from incidentkb.publish import build
+    from incidentkb.publish.engine import build
 
     root, site = sample_site
     draft = "incidents/2026/INC-2026-008-login-outage-signing-key-rotation"
@@ -74,7 +76,7 @@ def test_runbook_review_banner_and_overdue_actions(sample_site):
 def test_two_builds_are_byte_identical(sample_site, tmp_path):
     from datetime import date
 
-    from incidentkb.publish import build
+    from incidentkb.publish.engine import build
 
     root, site = sample_site
     second = build(root, site_dir=tmp_path / "again", today=date.fromisoformat(TODAY))
@@ -88,9 +90,10 @@ def build_in_process(root: Path, site_dir: Path, monkeypatch, workers: str) -> t
     """Build `root` with MkDocs in this process (so a test can patch what the forked workers run).
 
     Returns the snapshot of the site and how many pages were taken from a worker."""
-    import incidentkb.parallel as parallel
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
+
+    import incidentkb.mkdocs_plugin.parallel as parallel
 
     monkeypatch.setenv("KB_WORKERS", workers)
     monkeypatch.setenv("KB_TODAY", TODAY)
@@ -127,16 +130,16 @@ def test_workers_convert_every_page_with_one_markdown_instance(sample_site):
     """The byte-identical test above covers the output; this one that the faster path is the one taken."""
     from mkdocs.config import load_config
 
-    from incidentkb.parallel import _plain_settings, _Renderer
+    from incidentkb.mkdocs_plugin.parallel import _MarkdownToHtml, _plain_settings
 
-    assert _Renderer(load_config(str(sample_site[0] / "mkdocs.yml")))._reuse
+    assert _MarkdownToHtml(load_config(str(sample_site[0] / "mkdocs.yml")))._reuse
     # `!relative` and the like are resolved for each page: such settings keep one instance per page.
     assert not _plain_settings({"pymdownx.snippets": {"base_path": [object()]}})
     assert _plain_settings({"toc": {"permalink": True, "toc_depth": "2-3"}, "abbr": None})
 
 
 def test_a_worker_that_fails_costs_time_not_correctness(sample_site, serial_build, tmp_path, monkeypatch, caplog):
-    import incidentkb.parallel as parallel
+    import incidentkb.mkdocs_plugin.parallel as parallel
 
     def broken(*args, **kwargs):  # runs only in the forked workers
         raise RuntimeError("worker broke")
@@ -153,7 +156,7 @@ def test_a_worker_that_fails_costs_time_not_correctness(sample_site, serial_buil
 def test_one_worker_that_fails_leaves_the_whole_site_the_same(sample_site, serial_build, tmp_path, monkeypatch):
     """The other worker's pages are adopted; the failed one's are built here, and their search records
     still reach Pagefind in page order: the index and the archive are byte-identical too."""
-    import incidentkb.parallel as parallel
+    import incidentkb.mkdocs_plugin.parallel as parallel
 
     original = parallel._build
 
@@ -174,7 +177,7 @@ def test_a_worker_that_stops_half_way_leaves_no_page_out_of_the_search_index_or_
     """The pages a worker sent to the search index before it stopped are rebuilt by MkDocs, and sent once."""
     import json
 
-    import incidentkb.parallel as parallel
+    import incidentkb.mkdocs_plugin.parallel as parallel
 
     original = parallel._write
     written = []
@@ -205,7 +208,7 @@ def test_a_worker_that_stops_half_way_leaves_no_page_out_of_the_search_index_or_
 def test_similar_incidents_without_their_child_process_are_the_same(sample_site, serial_build, tmp_path, monkeypatch):
     """The similar-incident index is computed by a forked child; when that child fails, the MkDocs process
     computes it itself, and the site is the same."""
-    import incidentkb.site as site_module
+    import incidentkb.site.build as site_module
 
     parent, original = os.getpid(), site_module.similar_work
 
@@ -333,7 +336,7 @@ def test_a_build_keeps_its_objects_frozen_through_its_forks_and_serve_thaws_them
     not thaw it, and a fork outside a build must leave nothing frozen behind."""
     import gc
 
-    from incidentkb.background import Deferred, freeze_for_the_build, thaw
+    from incidentkb.core.background import Deferred, freeze_for_the_build, thaw
 
     thaw()  # builds run earlier in this process keep theirs frozen (`mkdocs build` ends with its build)
     Deferred(lambda: 1).result()

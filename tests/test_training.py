@@ -9,12 +9,16 @@ import markdown
 import pytest
 from conftest import minimal_incident
 
-from incidentkb.load import load
-from incidentkb.render import RAW_END, RAW_START, Renderer, RenderOptions
-from incidentkb.training import (
-    CARD, GLOSSARY, INDEX, TOOLS, Glossary, add_abbreviations, anchor, builtin_terms, glossary_of, learning_path,
-    markdown_text, postmortem_sections, training_nav, training_pages,
-)
+from incidentkb.analysis import glossary as glossary_module
+from incidentkb.analysis.glossary import Glossary, builtin_terms, glossary_of
+from incidentkb.analysis.training import CARD, GLOSSARY, INDEX, TOOLS, learning_path, postmortem_sections
+from incidentkb.records.load import load
+from incidentkb.site.glossary import add_abbreviations, markdown_text, wrap_html
+from incidentkb.site.renderer import RAW_END, RAW_START, Renderer, RenderOptions
+from incidentkb.site.renderer import heading_anchor as anchor
+from incidentkb.site.sections.training import link_fragment
+from incidentkb.site.sections.training import nav as training_section_nav
+from incidentkb.site.sections.training import pages as training_pages
 
 POLICY = """\
 title: Test policy
@@ -92,7 +96,7 @@ def test_path_is_ordered_and_complete(kb_root):
                                      "escalation", "postmortems", "runbooks", "tools"]
     for s in steps:
         assert s.goal and s.read and s.checks, s.id
-    nav = training_nav(make_kb(kb_root))
+    nav = training_section_nav(make_kb(kb_root))[0]["Training"]
     assert nav[0] == INDEX and nav[-3:-1] == [GLOSSARY, CARD] and nav[1:-3] == [s.path for s in steps]
 
 
@@ -117,7 +121,7 @@ def test_facts_and_answers_follow_the_policy(kb_root, update):
 
 def test_read_links_point_at_policy_headings(kb_root):
     steps = learning_path(make_kb(kb_root))
-    links = {(l.target, l.anchor) for s in steps for l in s.read}
+    links = {(l.target, link_fragment(l).lstrip("#")) for s in steps for l in s.read}
     assert ("policy/severity.md", "sev1-critical") in links
     assert ("policy/roles.md", "communications-lead") in links
     assert ("policy/checklists.md", anchor("Incident commander's checklist")) in links
@@ -181,14 +185,12 @@ def test_hostile_policy_text_is_escaped(kb_root):
     kb.policy.data["checklists"][0]["items"][0] = "<script>alert(1)</script> [x](javascript:alert(2))"
     kb.policy.data["glossary"].append({"term": "XSS", "definition": '"><img src=x onerror=alert(3)>', "aliases": [],
                                        "tooltip": True, "source": None})
-    from incidentkb import training
-
-    training._CACHE.clear()
+    glossary_module._CACHE.clear()
     pages = training_pages(Renderer(kb, RenderOptions()))
     text = "\n".join(p.markdown for p in pages)
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)" in text
     assert "<img" not in text and "&lt;img src=x onerror=alert(3)&gt;" in text
-    training._CACHE.clear()
+    glossary_module._CACHE.clear()
 
 
 # ----------------------------------------------------------------------------- the glossary
@@ -271,13 +273,13 @@ def test_the_extension_explains_text_but_not_links_headings_or_code(kb_root):
 
 def test_wrap_html_leaves_tags_links_and_code_alone(kb_root):
     glossary = glossary_of(make_kb(kb_root).policy)
-    assert str(glossary.wrap_html("MTTR < 1 h & SLO")) == (
+    assert str(wrap_html(glossary, "MTTR < 1 h & SLO")) == (
         '<abbr title="Our own meaning of it.">MTTR</abbr> &lt; 1 h &amp; <abbr title="' +
         glossary.tooltips["SLO"].replace('"', "&#34;") + '">SLO</abbr>')
     from markupsafe import Markup
 
     html = Markup('<a href="x" title="MTTR">MTTR</a> <code>SLO</code> <span data-x="SLO">SLO</span>')
-    wrapped = str(glossary.wrap_html(html))
+    wrapped = str(wrap_html(glossary, html))
     assert wrapped.startswith('<a href="x" title="MTTR">MTTR</a> <code>SLO</code> <span data-x="SLO"><abbr ')
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, TODAY, minimal_incident, run_kb
 
-from incidentkb.mdlinks import fix_links
-from incidentkb.htmlsafety import check_body_html
-from incidentkb.load import load
-from incidentkb.model import Incident
+from incidentkb.checks.htmlsafety import check_body_html
+from incidentkb.records.load import load
+from incidentkb.records.model import Incident
+from incidentkb.site.mdlinks import fix_links
 
 # ------------------------------------------------------------------------------------------- audiences
 
@@ -67,7 +67,7 @@ def identifying_strings(record: Incident) -> list[str]:
 
 @pytest.mark.slow
 def test_public_build_leaks_nothing_of_restricted_records_or_internal_titles(sample_site, tmp_path):
-    from incidentkb.publish import build
+    from incidentkb.publish.engine import build
 
     root, _ = sample_site
     kb, _ = load(root)
@@ -167,14 +167,14 @@ def test_kb_check_rejects_a_script_in_a_body(kb_root):
 
 
 def test_interrupted_new_leaves_nothing_behind(kb_root, monkeypatch):
-    import incidentkb.safe_write
+    import incidentkb.core.safe_write
 
     root = kb_root({"incidents/.keep": ""})
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(incidentkb.safe_write.os, "link", interrupted)
+    monkeypatch.setattr(incidentkb.core.safe_write.os, "link", interrupted)
     result = run_kb("new", "incident", "--root", root, "--title", "x", "--severity", "SEV3", "--service", "checkout",
                     "--started-at", "2025-01-01T10:00Z")
     assert result.code == 130
@@ -186,7 +186,7 @@ def test_killed_writer_leaves_no_partial_file(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal, sys
         sys.path.insert(0, {str(REPO / 'scripts')!r})
-        from incidentkb import safe_write
+        from incidentkb.core import safe_write
         real_fdopen = os.fdopen
         class Slow:
             def __init__(self, handle): self.handle = handle

@@ -21,8 +21,8 @@ import shutil
 import subprocess
 import sys
 import time
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import CACHE, knowledge_base  # noqa: E402
@@ -63,14 +63,14 @@ def plain_project(n: int) -> Path:
     return root
 
 
-def build(project: Path) -> tuple[float, float]:
+def build(project: Path, python: str = sys.executable) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one build. The CPU is user + system of every process of the build:
     the kernel adds a process's reaped children (our forked workers, Pagefind) to its own when it is reaped."""
     site = project / "site"
     shutil.rmtree(site, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--strict"], cwd=project, check=True)
+    subprocess.run([python, "-m", "mkdocs", "build", "--quiet", "--strict"], cwd=project, check=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -87,15 +87,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="build plain and ours this many times, alternately, and report the medians: on a "
                              "machine shared with other jobs one pair of builds can mislead")
+    parser.add_argument("--baseline-python", metavar="PYTHON",
+                        help="also build ours with this interpreter (a virtual environment holding another version of "
+                             "incidentkb), alternately with the others, and print ours / baseline: a change measured "
+                             "against the code before it, in the same run")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error(f"--repeat: expected a whole number of at least 1, got {args.repeat}")
     ours_times = {}
     print(f"{'incidents':>10} {'plain':>9} {'ours':>9} {'ours/plain':>11} {'bytes/page plain':>17} {'ours':>9} {'ratio':>6}"
           f" {'CPU plain':>10} {'ours':>9}")
+    baseline_lines = []
     for n in args.sizes:
         plain, ours = plain_project(n), ours_project(n)
-        runs = [(build(plain), build(ours)) for _ in range(args.repeat)]  # alternated: both see the same load
+        runs, baseline_runs = [], []
+        for _ in range(args.repeat):  # alternated: all see the same load
+            runs.append((build(plain), build(ours)))
+            if args.baseline_python:
+                baseline_runs.append(build(ours, args.baseline_python))
         plain_runs, ours_runs = zip(*runs)  # each a (wall, CPU) per run
         t_plain, cpu_plain = (median(values) for values in zip(*plain_runs))
         t_ours, cpu_ours = (median(values) for values in zip(*ours_runs))
@@ -106,6 +115,12 @@ def main() -> None:
         if args.repeat > 1:
             ratios = sorted(ours_run[0] / plain_run[0] for plain_run, ours_run in zip(plain_runs, ours_runs))
             print(f"{'':>10} ours/plain of each pair: {', '.join(f'{r:.2f}' for r in ratios)}")
+        if baseline_runs:
+            t_base, cpu_base = (median(values) for values in zip(*baseline_runs))
+            baseline_lines.append(f"{n:>10,} baseline {t_base:.1f} s (CPU {cpu_base:.1f} s), ours {t_ours:.1f} s "
+                                  f"(CPU {cpu_ours:.1f} s): ours / baseline = {t_ours / t_base:.2f}")
+    for line in baseline_lines:
+        print(line)
     if len(args.sizes) >= 2:
         small, large = min(args.sizes), max(args.sizes)
         print(f"ours({large:,}) / ours({small:,}) = {ours_times[large] / ours_times[small]:.1f}")

@@ -27,8 +27,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import generate  # noqa: E402
 
-from incidentkb.check import check_knowledge_base  # noqa: E402
-from incidentkb.load import load  # noqa: E402
+from incidentkb.checks.consistency import check_knowledge_base  # noqa: E402
+from incidentkb.records.load import load  # noqa: E402
 
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "bench"
 
@@ -98,7 +98,7 @@ def changed_benchmark(n: int, full: float, repeat: int) -> None:
     import shutil
     import subprocess
 
-    from incidentkb.changed import changed_paths, check_changed
+    from incidentkb.checks.changed import changed_paths, check_changed
 
     repo = CACHE / f"git-{n}"
     if not (repo / ".git").exists():

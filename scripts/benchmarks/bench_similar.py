@@ -34,8 +34,8 @@ QUERIES = [
 
 def measure(root: Path) -> dict:
     """Runs in the child process: every figure for one knowledge base."""
-    from incidentkb.load import load
-    from incidentkb.similar import SimilarityIndex, browser_index_files
+    from incidentkb.analysis.similar import SimilarityIndex, browser_index_files
+    from incidentkb.records.load import load
 
     out: dict = {}
 
@@ -92,8 +92,8 @@ def browser_check(root: Path) -> dict:
 
     from playwright.sync_api import sync_playwright
 
-    from incidentkb.load import load
-    from incidentkb.similar import SimilarityIndex, browser_index_files
+    from incidentkb.analysis.similar import SimilarityIndex, browser_index_files
+    from incidentkb.records.load import load
 
     kb, _ = load(root)
     index = SimilarityIndex.build(kb)

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import yaml
 
-from incidentkb.importers import import_postmortems, import_runbooks
-from incidentkb.load import load
-from incidentkb.similar import SimilarityIndex, record_fields
+from incidentkb.analysis.similar import SimilarityIndex, record_fields
+from incidentkb.authoring.importers import import_postmortems, import_runbooks
+from incidentkb.records.load import load
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"

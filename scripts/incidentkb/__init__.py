@@ -6,10 +6,10 @@ plugin are thin shells over it.
 
 __version__ = "0.1.0"
 
-from .check import check_knowledge_base  # noqa: E402
-from .findings import Finding  # noqa: E402
-from .load import Layout, load  # noqa: E402
-from .model import Incident, KnowledgeBase, Problem, Runbook  # noqa: E402
+from incidentkb.checks.consistency import check_knowledge_base  # noqa: E402
+from incidentkb.core.findings import Finding  # noqa: E402
+from incidentkb.records.load import Layout, load  # noqa: E402
+from incidentkb.records.model import Incident, KnowledgeBase, Problem, Runbook  # noqa: E402
 
 __all__ = [
     "Finding",

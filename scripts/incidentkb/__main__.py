@@ -1,5 +1,5 @@
 """`python -m incidentkb` is the same as `kb`."""
 
-from .cli import main
+from incidentkb.cli import main
 
 main()

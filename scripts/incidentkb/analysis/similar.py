@@ -1,0 +1,717 @@
+"""Similar incidents and runbooks: candidates from an inverted index, re-ranked on the structured fields.
+
+Why this module is long: the index, its ranking and the reasons it gives are one concern, and
+the browser's Find similar mirrors them; splitting would hide the ranking across files.
+
+Never all pairs. Each record becomes a bag of weighted terms (text.py): its
+title and alert names count three times, services, tags, summary, symptoms and
+causes twice, the narrative body once. A term's weight in a record is its BM25
+impact (saturated, length-normalised, times idf), computed once at build time.
+
+- `query(text)`: BM25 of the pasted text's terms over their postings lists,
+  normalised to 0..1, blended with whether the text names a record's alert,
+  service or tag and how many of its title words it contains. Unknown words
+  are read as the closest known word with the same first two letters when
+  rapidfuzz finds one close enough (typos). The browser page
+  (assets/similar/find-similar.js) does exactly the same on the static index
+  written by `browser_index_files`.
+- `neighbours(id)`: a record's strongest terms are looked up in capped postings
+  lists (the records where each term is strongest), accumulating the dot product
+  of the two records' unit vectors; this stops after a fixed budget of postings,
+  so the cost per record does not grow with the archive. The best candidates are
+  re-ranked with a structured score: idf-weighted overlap of services, tags,
+  root-cause categories and runbooks used, the alert (equal, or close by
+  rapidfuzz), and rapidfuzz's token-set ratio of the titles.
+
+Every reason in a Match is a statement true of both records (the tests check
+them): shared services, tags, root-cause categories, alert, runbook, or terms
+present in both. Scores are rounded to 2 decimals and ties go to the smaller id,
+so two runs give identical output.
+
+This module is pure: no MkDocs, no file writes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import re
+import sys
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from itertools import compress, islice, repeat
+from operator import add, itemgetter, mul, truediv
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
+
+from incidentkb.core.terms import (
+    MAX_JOINED, STOP_WORDS, TOKENISER_VERSION, camel_words, compounds, display, surfaces, terms, words_and_joined,
+)
+
+# Similarity at or above which `kb check` reports two incidents as possible duplicates.
+# Measured (docs/guide/similar-incidents.md): in the DFDS archive the near-duplicates PM2021-005/006/007
+# score 0.45-0.57 against each other and the two write-ups of one Flux failure 0.93, while unrelated
+# incidents stay below 0.45; in the synthetic benchmark only incidents with the very same title, service,
+# alert and runbook reach it.
+DUPLICATE_THRESHOLD = 0.45
+
+KINDS = ("incidents", "runbooks", "all")
+
+# Whole numbers: a field's terms are counted that many times.
+FIELD_WEIGHTS = {"title": 3, "alerts": 3, "services": 2, "tags": 2, "summary": 2, "symptoms": 2, "causes": 2, "body": 1}
+K1, B = 1.2, 0.75  # BM25 saturation and length normalisation
+# Bigrams ("connection pool", "replica lag") are the costliest terms: one per word. An incident's narrative
+# gets none (measured: no better neighbours, a third of the build time); its key phrases are also in the
+# title, summary, symptoms and causes, which get them, as does a runbook's body (its substance).
+MAX_BODY_CHARS = 20_000  # a very long narrative adds little after this and would dominate the cost
+
+# Neighbours
+NEIGHBOUR_TERMS = 256  # terms in a record's vector (its strongest terms that some other record shares)
+NEIGHBOUR_POSTINGS = 64  # records kept per term for finding neighbours (those where the term is strongest)
+# Postings scanned per record when looking for its neighbours (strongest terms first): at least SCAN_BUDGET,
+# more in a smaller knowledge base, as long as all records together stay within SCAN_TOTAL.
+SCAN_BUDGET = 500
+SCAN_TOTAL = 2_000_000
+CANDIDATES = 10  # candidates re-ranked with the structured score
+SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
+TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
+STRUCTURE_WEIGHTS = {"services": 0.3, "tags": 0.2, "categories": 0.15, "alert": 0.25, "runbooks": 0.15, "title": 0.3}
+REASON_TERMS = 32  # a record's strongest terms searched for "both mention" reasons
+
+# Text queries (mirrored by find-similar.js: keep both in step)
+MAX_RECORD_TERMS = 128  # postings kept per record for text queries (its strongest terms)
+QUERY_POSTINGS = 1000  # postings kept per term for text queries (the records where it is strongest)
+MAX_QUERY_TERMS = 64  # distinct terms read from a pasted text; a whole log file is not a query
+QUERY_CANDIDATES = 20  # records re-ranked after BM25
+QUERY_TEXT_SHARE = 0.7
+FUZZY_MIN_LENGTH = 4  # query words shorter than this are never "corrected"
+FUZZY_CUTOFF = 0.8  # normalised InDel similarity (rapidfuzz's fuzz.ratio / 100) needed to read a typo as a known word
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str  # incident or runbook id
+    kind: str  # "incident" | "runbook"
+    title: str
+    score: float  # 0..1, rounded to 2 decimals
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "score": self.score, "reasons": list(self.reasons)}
+
+    def __reduce__(self):
+        # Pickled as a constructor call: every incident's neighbours go from a child process to the site
+        # build (50,000 of these at 10,000 incidents), and this unpickles a third faster than the default.
+        return Match, (self.id, self.kind, self.title, self.score, self.reasons)
+
+
+class UnknownRecord(KeyError):
+    """An id that is not an incident (or runbook) of the knowledge base; carries a close match if any."""
+
+    def __init__(self, record_id: str, suggestion: str | None):
+        super().__init__(record_id)
+        self.record_id = record_id
+        self.suggestion = suggestion
+
+    def __str__(self) -> str:
+        return f"unknown id {self.record_id!r}" + (f"; did you mean {self.suggestion}?" if self.suggestion else "")
+
+
+def round2(value: float) -> float:
+    """Half-up rounding to 2 decimals, the same in Python and JavaScript (Python's round() is half-even)."""
+    return math.floor(min(max(value, 0.0), 1.0) * 100 + 0.5) / 100
+
+
+def fnv1a(text: str) -> int:
+    """32-bit FNV-1a of the UTF-8 bytes: which shard of the browser index holds a term."""
+    h = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+# ------------------------------------------------------------------ record → fields
+
+
+_SECTION = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def _sections(body: str) -> dict[str, str]:
+    """Body text by lower-cased heading (text before the first heading under '')."""
+    out: dict[str, str] = {}
+    last, name = 0, ""
+    for match in _SECTION.finditer(body):
+        out[name] = out.get(name, "") + body[last:match.start()]
+        name, last = match.group(1).strip().lower(), match.end()
+    out[name] = out.get(name, "") + body[last:]
+    return out
+
+
+def _alert_text(name: str) -> str:
+    return f"{name} {' '.join(camel_words(name))}"
+
+
+def record_fields(record) -> dict[str, str]:
+    """The text of each weighted field of an incident or runbook."""
+    data = record.data
+    body = (record.body or "")[:MAX_BODY_CHARS]
+    services = " ".join(data.get("services") or [])
+    tags = " ".join(data.get("tags") or [])
+    if record.kind == "incident":
+        detection = data.get("detection") or {}
+        impact = data.get("impact") or {}
+        causes = [c.get("description") or ""
+                  for c in (data.get("root_causes") or []) + (data.get("contributing_factors") or [])]
+        alert = detection.get("alert") or ""
+        return {
+            "title": data.get("title") or "",
+            "alerts": _alert_text(alert) if alert else "",
+            "services": services,
+            "tags": tags,
+            "summary": data.get("summary") or "",
+            "symptoms": " ".join(filter(None, [data.get("trigger"), impact.get("description"), detection.get("source")])),
+            "causes": " ".join(causes),
+            "body": body,
+        }
+    sections = _sections(body)
+    symptoms = " ".join(text for name, text in sections.items() if name.startswith(("symptom", "meaning")))
+    rest = " ".join(text for name, text in sections.items() if not name.startswith(("symptom", "meaning")))
+    return {
+        "title": data.get("title") or "",
+        "alerts": " ".join(_alert_text(a) for a in data.get("alerts") or []),
+        "services": services,
+        "tags": tags,
+        "summary": "",
+        "symptoms": symptoms,
+        "causes": "",
+        "body": rest,
+    }
+
+
+_SETS = ("services", "tags", "categories", "alerts", "runbooks")
+
+
+@dataclass(eq=False)
+class _Record:
+    """What the index keeps of a record: display fields, structured fields as sets, and its term vector."""
+
+    id: str
+    kind: str  # "incident" | "runbook"
+    title: str
+    path: str
+    services: frozenset
+    tags: frozenset
+    categories: frozenset  # root-cause categories, "unknown" left out
+    alerts: frozenset  # incident: detection.alert; runbook: its alerts
+    runbooks: frozenset  # incident: runbooks used; runbook: itself
+    title_words: tuple  # the title's kept words
+    vector: dict = field(default_factory=dict)  # term -> weight: strongest first, unit length
+    length: int = 0
+    mass: dict = field(default_factory=dict)  # structured field -> summed idf of its values
+
+    title_text: str = ""  # the same, as one string for rapidfuzz
+    position: int = 0  # in SimilarityIndex.records
+
+
+def _new_record(record) -> _Record:
+    data = record.data
+    if record.kind == "incident":
+        detection = data.get("detection") or {}
+        alerts = {detection["alert"]} if detection.get("alert") else set()
+        categories = {c["category"] for c in data.get("root_causes") or [] if c.get("category") not in (None, "unknown")}
+        runbooks = data.get("runbooks") or ()
+    else:
+        alerts, categories, runbooks = set(data.get("alerts") or ()), set(), (record.id,)
+    title = data.get("title") or ""
+    return _Record(record.id, record.kind, title, record.path, frozenset(data.get("services") or ()),
+                   frozenset(data.get("tags") or ()), frozenset(categories), frozenset(alerts), frozenset(runbooks),
+                   tuple(dict.fromkeys(words_and_joined(title)[0])))
+
+
+def _idf(n: int, df: int) -> float:
+    # BM25's idf (always positive), rounded so that the browser computes with the very same numbers.
+    return round(math.log(1 + (n - df + 0.5) / (df + 0.5)), 6)
+
+
+@dataclass
+class QueryTerms:
+    """A pasted text as the index reads it."""
+
+    counts: dict  # term -> count, in order of first occurrence (words, joined compounds, bigrams)
+    surface: dict  # joined term -> the compound as pasted (lower-case), for reasons
+    corrected: dict  # typo -> the known word it was read as
+
+
+class SimilarityIndex:
+    """Built once per knowledge base; answers neighbours, text queries and the browser index."""
+
+    def __init__(self):
+        self._all: dict[int, dict[str, list[Match]]] = {}
+        self.records: list[_Record] = []  # incidents first, then runbooks (the browser relies on it)
+        self.position: dict[str, int] = {}  # "incident:ID" / "runbook:ID" -> index in records
+        self.postings: dict[str, list[tuple[float, int]]] = {}  # term -> [(impact, position)], strongest first
+        self.candidates: dict[str, dict[str, tuple[array, array]]] = {}  # kind -> term -> (weights, positions)
+        self.idf: dict[str, float] = {}
+        self.surface: dict[str, str] = {}  # joined term -> how a title or summary wrote it (lower-case)
+        self.value_weights: dict[str, dict[str, float]] = {}  # structured field -> value -> idf
+        self._buckets: dict[str, list[str]] | None = None
+        self._alert_closeness: dict[tuple[str, str], float] = {}
+        self._values: dict[str, frozenset] = {}
+        self._pairs: dict[tuple[int, int], float | None] = {}  # structured similarity of incident pairs
+        self._surface_seen: set[str] = set()
+
+    # -------------------------------------------------------------- build
+
+    @classmethod
+    def build(cls, kb) -> "SimilarityIndex":
+        """Index every incident and runbook of kb. Linear in the number of records."""
+        index = cls()
+        bags: list = []
+        df: Counter = Counter()
+        value_df: dict[str, Counter] = {name: Counter() for name in _SETS}
+        intern = sys.intern
+        for record in list(kb.incidents) + list(kb.runbooks):
+            key = f"{record.kind}:{record.id}"
+            if key in index.position:  # a duplicate id: check.py reports it; the first file wins, as in the KnowledgeBase
+                continue
+            entry = _new_record(record)
+            everything: list[str] = []
+            named = 0  # distinct terms of the title, alerts, services and tags: the first keys of the bag
+            for name, text in record_fields(record).items():
+                if text:
+                    found = terms(text, bigrams=name != "body" or record.kind != "incident")
+                    everything += found * FIELD_WEIGHTS[name] if FIELD_WEIGHTS[name] != 1 else found
+                if name == "tags":
+                    named = len(set(everything))
+            bag = Counter(everything)
+            keys = tuple(map(intern, bag))
+            bags.append((keys, tuple(bag.values()), named))
+            entry.length = len(everything)
+            df.update(keys)
+            for name in _SETS:
+                value_df[name].update(getattr(entry, name))
+            index.position[key] = entry.position = len(index.records)
+            entry.title_text = " ".join(entry.title_words)
+            index.records.append(entry)
+            index._learn_surface(record)
+        n = len(index.records)
+        index.idf = idf = {term: _idf(n, count) for term, count in df.items()}
+        index.value_weights = weights = {name: {v: math.log((n + 1) / (c + 1)) for v, c in counts.items()}
+                                         for name, counts in value_df.items()}
+        for entry in index.records:
+            entry.mass = {name: math.fsum(weights[name][v] for v in getattr(entry, name)) for name in _SETS}
+        average = (sum(r.length for r in index.records) / n) if n else 1.0
+        scale = {term: weight * (K1 + 1) for term, weight in idf.items()}
+        in_several = {term for term, count in df.items() if count > 1}  # a term of one record links to nothing
+        postings: dict[str, list] = defaultdict(list)
+        candidates: dict[str, dict] = {"incident": defaultdict(list), "runbook": defaultdict(list)}
+        for position, entry in enumerate(index.records):
+            keys, counts, named = bags[position]
+            bags[position] = None  # free as we go: the bags are the biggest thing we hold
+            saturation = K1 * (1 - B + B * entry.length / average) if average else K1
+            # impact = idf * tf * (K1 + 1) / (tf + saturation); map() chains keep this arithmetic in C.
+            impacts = list(map(truediv, map(mul, map(scale.__getitem__, keys), counts),
+                               map(add, counts, repeat(saturation))))
+            order = sorted(range(len(keys)), key=impacts.__getitem__, reverse=True)
+            top = order[:MAX_RECORD_TERMS]
+            # A record can always be found by the words of its title, alerts, services and tags.
+            listed = set(top)
+            top += [i for i in range(named) if i not in listed]
+            # Rounded: the browser index holds these very numbers, so both compute the same scores.
+            for term, impact in zip(map(keys.__getitem__, top), map(round, map(impacts.__getitem__, top), repeat(4))):
+                postings[term].append((impact, position))
+            shared = list(islice(compress(order, map(in_several.__contains__, map(keys.__getitem__, order))),
+                                 NEIGHBOUR_TERMS))
+            norm = math.sqrt(math.fsum(impacts[i] ** 2 for i in shared)) or 1.0
+            entry.vector = vector = {keys[i]: impacts[i] / norm for i in shared}
+            lists = candidates[entry.kind]
+            for term, weight in vector.items():
+                lists[term].append((weight, position))
+        for term, plist in postings.items():
+            plist.sort(key=itemgetter(0), reverse=True)  # stable: equal weights stay in record order
+            del plist[QUERY_POSTINGS:]
+        for kind, lists in candidates.items():
+            for term, plist in lists.items():
+                plist.sort(key=itemgetter(0), reverse=True)
+                del plist[NEIGHBOUR_POSTINGS:]
+                # Two flat arrays: compact, and iterating them touches no scattered Python objects.
+                lists[term] = (array("d", map(itemgetter(0), plist)), array("l", map(itemgetter(1), plist)))
+            candidates[kind] = dict(lists)
+        index.postings = dict(postings)
+        index.candidates = candidates
+        index._surface_seen = set()
+        return index
+
+    def _learn_surface(self, record) -> None:
+        """How titles and summaries write terms (kubernetes, db-primary-01), to quote them in reasons."""
+        surfaces(record.data.get("title") or "", self.surface, self._surface_seen)
+        surfaces(record.data.get("summary") or "", self.surface, self._surface_seen)
+
+    # -------------------------------------------------------------- lookups
+
+    def record(self, record_id: str, kind: str = "incident") -> _Record:
+        """The indexed record, or UnknownRecord with the closest id of that kind."""
+        position = self.position.get(f"{kind}:{record_id}")
+        if position is None:
+            choices = sorted(r.id for r in self.records if r.kind == kind)
+            match = process.extractOne(record_id, choices, scorer=fuzz.ratio, score_cutoff=60) if choices else None
+            raise UnknownRecord(record_id, match[0] if match else None)
+        return self.records[position]
+
+    @staticmethod
+    def _kinds(kind: str) -> tuple[str, ...]:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        return {"incidents": ("incident",), "runbooks": ("runbook",), "all": ("incident", "runbook")}[kind]
+
+    # -------------------------------------------------------------- neighbours
+
+    def neighbours(self, incident_id: str, top: int = 5, kind: str = "incidents", of: str = "incident") -> list[Match]:
+        """The records most like one incident (or, with of="runbook", one runbook), never itself, best first."""
+        kinds = self._kinds(kind)
+        return self._neighbours(self.record(incident_id, of), top, kinds)
+
+    def all_neighbours(self, top: int = 5) -> dict[str, list[Match]]:
+        """Every incident's top incident neighbours, in id order. Computed once per `top`: incident pages
+        and the reports' clusters ask for the same lists, and at 10,000 incidents each pass costs seconds."""
+        if top not in self._all:
+            self._all[top] = self.incident_neighbours(top)
+        return self._all[top]
+
+    def incident_neighbours(self, top: int, part: int = 0, parts: int = 1) -> dict[str, list[Match]]:
+        """all_neighbours in pieces: those of every `parts`-th incident from the `part`-th on, in id order."""
+        try:
+            incidents = [r for r in self.records if r.kind == "incident"]
+            return {r.id: self._neighbours(r, top, ("incident",)) for r in incidents[part::parts]}
+        finally:
+            self._pairs.clear()
+
+    def _neighbours(self, source: _Record, top: int, kinds: tuple[str, ...]) -> list[Match]:
+        me = self.position[f"{source.kind}:{source.id}"]
+        # The text score: the dot product over this record's strongest terms, scanning each term's capped
+        # postings list (the records where that term is strongest) until the budget is spent. Exact in a
+        # small knowledge base; at scale it leaves out the weakest terms, which move a cosine least.
+        found: dict[int, float] = {}
+        get = found.get
+        budget = max(SCAN_BUDGET, SCAN_TOTAL // max(len(self.records), 1))
+        lists = [self.candidates[kind] for kind in kinds]
+        for term, weight in source.vector.items():  # strongest first
+            for kind_lists in lists:
+                plist = kind_lists.get(term)
+                if plist:
+                    for other_weight, position in zip(*plist):
+                        found[position] = get(position, 0.0) + weight * other_weight
+                    budget -= len(plist[1])
+            if budget <= 0:
+                break
+        found.pop(me, None)
+        scored = []
+        for position, text in heapq.nlargest(CANDIDATES, sorted(found.items()), key=itemgetter(1)):
+            other = self.records[position]
+            scored.append((-round2(self._combine(source, other, text)), other.kind, other.id, other))
+        scored.sort(key=itemgetter(0, 1, 2))
+        return [self._match(source, other, -score) for score, _, _, other in scored[:top] if score < 0]
+
+    def _combine(self, a: _Record, b: _Record, text: float) -> float:
+        """The final score: the text score and the structured similarity, 0..1."""
+        if a.kind == b.kind == "incident":  # symmetric: each pair is met twice in all_neighbours
+            key = (a.position, b.position) if a.position < b.position else (b.position, a.position)
+            structured = self._pairs.get(key, self)
+            if structured is self:
+                structured = self._pairs[key] = self._structured(a, b)
+        else:
+            structured = self._structured(a, b)
+        score = text if structured is None else TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
+        return min(max(score, 0.0), 1.0)
+
+    def _structured(self, a: _Record, b: _Record) -> float | None:
+        """The weighted mean of the structured similarities that apply to the pair, or None if none does."""
+        total = value = 0.0
+        for name in ("services", "tags", "categories", "runbooks"):
+            x, y = getattr(a, name), getattr(b, name)
+            if not x or not y or (name == "runbooks" and a.kind != b.kind):
+                continue
+            mass = a.mass[name] + b.mass[name]
+            if mass > 0:  # values on every record weigh nothing: a shared placeholder says nothing
+                common = x & y
+                shared = math.fsum(map(self.value_weights[name].__getitem__, common)) if common else 0.0
+                total += STRUCTURE_WEIGHTS[name]
+                value += STRUCTURE_WEIGHTS[name] * shared / (mass - shared)
+        if a.kind == "incident" and b.kind == "runbook" and b.id in a.runbooks:
+            total += STRUCTURE_WEIGHTS["runbooks"]
+            value += STRUCTURE_WEIGHTS["runbooks"]
+        if a.alerts and b.alerts:
+            total += STRUCTURE_WEIGHTS["alert"]
+            value += STRUCTURE_WEIGHTS["alert"] * self._alerts_alike(a.alerts, b.alerts)
+        if a.title_text and b.title_text:
+            total += STRUCTURE_WEIGHTS["title"]
+            value += STRUCTURE_WEIGHTS["title"] * fuzz.token_set_ratio(a.title_text, b.title_text) / 100
+        return value / total if total else None
+
+    def _alerts_alike(self, a: frozenset, b: frozenset) -> float:
+        """1 for a shared alert; half credit for names rapidfuzz finds close (KafkaLagHigh ~ KafkaLagCritical)."""
+        if a & b:
+            return 1.0
+        best = 0.0
+        for x in sorted(a):
+            for y in sorted(b):
+                pair = (x, y) if x < y else (y, x)
+                close = self._alert_closeness.get(pair)
+                if close is None:
+                    ratio = fuzz.token_set_ratio(" ".join(camel_words(x)).lower(), " ".join(camel_words(y)).lower())
+                    close = self._alert_closeness[pair] = 0.5 * ratio / 100 if ratio >= 80 else 0.0
+                best = max(best, close)
+        return best
+
+    def _match(self, a: _Record, b: _Record, score: float) -> Match:
+        """The Match of b as a neighbour of a, with the reasons: statements true of both records."""
+        reasons: list[str] = []
+        for name, label in (("services", "same service"), ("tags", "same tag"), ("categories", "same root-cause category")):
+            weights = self.value_weights[name]
+            # Values on every record (weight 0, e.g. an `imported` placeholder) are true but say nothing.
+            shared = sorted((x for x in getattr(a, name) & getattr(b, name) if weights.get(x, 0) > 0),
+                            key=lambda x: (-weights[x], x))
+            reasons += [f"{label}: {x}" for x in shared[:2]]
+        same_alerts = sorted(a.alerts & b.alerts)
+        if same_alerts:
+            reasons.append(f"same alert: {same_alerts[0]}")
+        if a.kind == "incident" and b.kind == "runbook" and b.id in a.runbooks:
+            reasons.append(f"used during {a.id}")
+        elif a.kind == b.kind == "incident":
+            reasons += [f"both used runbook: {x}" for x in sorted(a.runbooks & b.runbooks)[:1]]
+        said = set()
+        for value in (a.services & b.services) | (a.tags & b.tags) | (a.alerts & b.alerts):
+            said |= self._value_terms(value)
+        vb = b.vector
+        # Among a's strongest terms: the ones that can contribute most, far cheaper than all shared terms.
+        # Multi-word terms ("replica lag") tell most: they count half as much again.
+        strength = {t: w * vb[t] * (1.5 if " " in t else 1.0) for t, w in islice(a.vector.items(), REASON_TERMS) if t in vb}
+        ranked = sorted(strength, key=lambda t: (-strength[t], t))
+        reasons += _term_reasons(ranked, said, "both mention", self.surface)
+        return Match(b.id, b.kind, b.title, score, tuple(reasons))
+
+    def _value_terms(self, value: str) -> frozenset:
+        """The terms of a service, tag or alert name (cached: the same few values come up again and again)."""
+        found = self._values.get(value)
+        if found is None:
+            found = self._values[value] = frozenset(terms(value))
+        return found
+
+    # -------------------------------------------------------------- text queries
+
+    def _bucket(self, word: str) -> list[str]:
+        if self._buckets is None:
+            buckets: dict[str, list[str]] = defaultdict(list)
+            for term in sorted(self.idf):
+                if " " not in term:
+                    buckets[term[:2]].append(term)
+            self._buckets = dict(buckets)
+        return self._buckets.get(word[:2], [])
+
+    def correct(self, word: str) -> str:
+        """An unknown query word read as the closest known word with the same first two letters, if close enough."""
+        if word in self.idf or len(word) < FUZZY_MIN_LENGTH or word.isdigit():
+            return word
+        match = process.extractOne(word, self._bucket(word), scorer=Indel.normalized_similarity,
+                                   score_cutoff=FUZZY_CUTOFF)
+        return match[0] if match else word
+
+    def read_query(self, text: str) -> QueryTerms:
+        """The terms of a pasted text: typos corrected, bigrams made from the corrected words."""
+        words: list[str] = []
+        joined: list[str] = []
+        corrected: dict[str, str] = {}
+        for compound in compounds(text):
+            kept, whole = words_and_joined(compound)
+            for word in kept:
+                words.append(corrected.setdefault(word, self.correct(word)))
+            if whole:
+                joined.append(corrected.setdefault(whole[0], self.correct(whole[0])))
+        # Quote terms as pasted, except typos, which are quoted as the word they were read as.
+        surface = {term: written for term, written in surfaces(text, {}).items() if term not in corrected
+                   or corrected[term] == term}
+        counts: dict[str, int] = {}
+        for term in words + joined + [a + " " + b for a, b in zip(words, words[1:])]:
+            counts[term] = counts.get(term, 0) + 1
+        return QueryTerms(counts, surface, {k: v for k, v in corrected.items() if k != v})
+
+    def query(self, text: str, top: int = 10, kind: str = "all") -> list[Match]:
+        """Records matching a pasted alert name, error message or description, best first."""
+        kinds = self._kinds(kind)
+        read = self.read_query(text)
+        weights: dict[str, float] = {}
+        for term in islice(read.counts, MAX_QUERY_TERMS):
+            if term in self.postings:  # the terms the browser index holds
+                weights[term] = (1 + math.log(read.counts[term])) * self.idf[term]
+        best_possible = sum(weights.values()) * (K1 + 1)
+        if not best_possible:
+            return []
+        scores: dict[int, float] = {}
+        holders: dict[str, set] = {}
+        for term, weight in weights.items():
+            factor = 1 + math.log(read.counts[term])
+            plist = self.postings.get(term, ())
+            for impact, position in plist:
+                scores[position] = scores.get(position, 0.0) + factor * impact
+            holders[term] = {position for _, position in plist}
+        found = []
+        for each in kinds:
+            wanted = sorted((-value, position) for position, value in scores.items() if self.records[position].kind == each)
+            for value, position in wanted[:max(QUERY_CANDIDATES, top * 2)]:
+                record = self.records[position]
+                score = round2(self._query_score(record, -value / best_possible, read.counts))
+                found.append((-score, record.kind, record.id, position))
+        found.sort(key=itemgetter(0, 1, 2))
+        return [self._query_match(self.records[p], p, -score, read, weights, holders) for score, _, _, p in found[:top]]
+
+    def _query_score(self, record: _Record, text: float, bag: dict) -> float:
+        named = 0.0
+        if any(_named(a, bag) for a in record.alerts):
+            named = 1.0
+        elif any(_named(v, bag) for v in record.services | record.tags):
+            named = 0.5
+        cover = sum(1 for w in record.title_words if w in bag) / len(record.title_words) if record.title_words else 0.0
+        return QUERY_TEXT_SHARE * math.sqrt(min(text, 1.0)) + (1 - QUERY_TEXT_SHARE) * max(named, cover)
+
+    def _query_match(self, record: _Record, position: int, score: float, read: QueryTerms, weights: dict,
+                     holders: dict) -> Match:
+        bag = read.counts
+        alerts = [a for a in sorted(record.alerts) if _named(a, bag)]
+        services = [v for v in sorted(record.services) if _named(v, bag)]
+        tags = [v for v in sorted(record.tags - record.services) if _named(v, bag)]
+        reasons = [f"names alert {a}" for a in alerts] + [f"mentions service {v}" for v in services]
+        reasons += [f"mentions tag {v}" for v in tags]
+        said = set()
+        for value in alerts + services + tags:
+            said.update(terms(value))
+        matched = sorted((t for t in weights if position in holders[t]),
+                         key=lambda t: (-weights[t] * (1.5 if " " in t else 1.0), t))
+        reasons += _term_reasons(matched, said, "matches", read.surface)
+        return Match(record.id, record.kind, record.title, score, tuple(reasons))
+
+
+def _named(value: str, bag: dict) -> bool:
+    """Whether a pasted text names a value (an alert, service or tag): as one word, or its words in a row."""
+    words, joined = words_and_joined(value)
+    if joined and joined[0] in bag:
+        return True
+    if len(words) == 1:
+        return words[0] in bag
+    return bool(words) and all(a + " " + b in bag for a, b in zip(words, words[1:]))
+
+
+def _term_reasons(ranked: Iterable[str], said: set, verb: str, surface: dict, limit: int = 3) -> list[str]:
+    """Up to `limit` key terms, skipping numbers, what another reason already says, and words of a term already quoted."""
+    out: list[str] = []
+    covered: set[str] = set()
+    for term in ranked:
+        words = term.split(" ")
+        # Skip numbers, fragments ("gi", "po"), what another reason says and words already quoted.
+        if term in said or "".join(words) in covered or any(w in covered or w.isdigit() or len(w) < 3 for w in words):
+            continue
+        out.append(f"{verb} '{display(term, surface)}'")
+        covered.update(words)
+        covered.add("".join(words))  # "oom killed" quoted: "oomkilled" says nothing more
+        if len(out) == limit:
+            break
+    return out
+
+
+def reasons_in_words(reasons: Iterable[str]) -> str:
+    """The reasons as one line for a page: each kind named once, its values after it.
+
+    ["same tag: dns", "same tag: tls", "both mention 'x509'", "both mention 'expired'"]
+    -> "same tag: dns, tls; both mention 'x509', 'expired'". Five similar incidents on every
+    page repeat these words thousands of times at 10,000 incidents; said once they also read better.
+    """
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for reason in reasons:
+        if ": " in reason:
+            label, value = reason.split(": ", 1)
+            key = (label, ": ")
+        elif reason.startswith("both mention "):
+            key, value = ("both mention", " "), reason[len("both mention "):]
+        else:
+            key, value = (reason, ""), ""
+        grouped.setdefault(key, [])
+        if value:
+            grouped[key].append(value)
+    return "; ".join(label + (separator + ", ".join(values) if values else "") for (label, separator), values in grouped.items())
+
+
+# ------------------------------------------------------------------ the browser index
+
+BROWSER_DIR = "assets/similar"
+SHARD_TARGET_BYTES = 24_000  # average size of a term shard: a query fetches one shard per distinct term
+RECORD_CHUNK = 16  # records per record file: a query fetches the files of its ~30 best candidates, 4 kB each
+
+
+def _shard_count(total_bytes: int, target: int) -> int:
+    count = 1
+    while count < 4096 and total_bytes / count > target:
+        count *= 2
+    return count
+
+
+def _js(kind: str, number: int, payload) -> bytes:
+    """A data file: a script that hands its payload to the page (works from file:// too, unlike fetch)."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return f"kbSimilarData({json.dumps(kind)},{number},{body});\n".encode()
+
+
+def browser_index_files(index: SimilarityIndex, kb, url_of: Callable) -> dict[str, bytes]:
+    """The static files of the "Find similar" page, keyed by path relative to the site root.
+
+    assets/similar/manifest.js (settings and counts), t-XXXX.js (terms sharded by FNV-1a hash: idf and
+    postings), r-XXXX.js (records in chunks: id, kind, title, URL, services, tags, alerts, title words),
+    f-XXXX.js (known words by their first two letters, for typos), and find-similar.js itself.
+    """
+    sources = {f"{r.kind}:{r.id}": r for r in list(kb.incidents) + list(kb.runbooks)}
+    files: dict[str, bytes] = {}
+    rows = []
+    for entry in index.records:
+        record = sources.get(f"{entry.kind}:{entry.id}")
+        rows.append([entry.id, entry.kind, entry.title, (url_of(record) if record is not None else "") or "",
+                     sorted(entry.services), sorted(entry.tags), sorted(entry.alerts), list(entry.title_words)])
+    for start in range(0, len(rows), RECORD_CHUNK):
+        number = start // RECORD_CHUNK
+        files[f"{BROWSER_DIR}/r-{number:04x}.js"] = _js("r", number, rows[start:start + RECORD_CHUNK])
+
+    # Every known term (a typo is only corrected when the word is unknown), with its postings if it has any.
+    entries = {term: [idf] + [x for impact, position in index.postings.get(term, ()) for x in (position, impact)]
+               for term, idf in index.idf.items()}
+    total = sum(len(term) + 8 * len(value) for term, value in entries.items())
+    shards = _shard_count(total, SHARD_TARGET_BYTES)
+    grouped: list[dict] = [{} for _ in range(shards)]
+    for term, value in entries.items():
+        grouped[fnv1a(term) % shards][term] = value
+    for number, payload in enumerate(grouped):
+        files[f"{BROWSER_DIR}/t-{number:04x}.js"] = _js("t", number, payload)
+
+    words = sorted(t for t in index.idf if " " not in t)
+    fuzzy_shards = _shard_count(sum(len(w) + 3 for w in words), SHARD_TARGET_BYTES)
+    buckets: list[dict] = [{} for _ in range(fuzzy_shards)]
+    for word in words:
+        buckets[fnv1a(word[:2]) % fuzzy_shards].setdefault(word[:2], []).append(word)
+    for number, payload in enumerate(buckets):
+        files[f"{BROWSER_DIR}/f-{number:04x}.js"] = _js("f", number, payload)
+
+    manifest = {
+        "version": 1, "tokeniser": TOKENISER_VERSION, "stop_words": sorted(STOP_WORDS), "max_joined": MAX_JOINED,
+        "records": len(rows), "incidents": sum(1 for r in index.records if r.kind == "incident"),
+        "record_chunk": RECORD_CHUNK, "term_shards": shards, "fuzzy_shards": fuzzy_shards,
+        "k1": K1, "max_query_terms": MAX_QUERY_TERMS, "candidates": QUERY_CANDIDATES, "text_share": QUERY_TEXT_SHARE,
+        "fuzzy_min_length": FUZZY_MIN_LENGTH, "fuzzy_cutoff": FUZZY_CUTOFF,
+    }
+    files[f"{BROWSER_DIR}/manifest.js"] = _js("manifest", 0, manifest)
+    files[f"{BROWSER_DIR}/find-similar.js"] = _asset("find-similar.js")
+    return dict(sorted(files.items()))
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("incidentkb.site").joinpath("assets", "similar", name).read_bytes()
