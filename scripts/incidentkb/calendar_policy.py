@@ -126,7 +126,7 @@ CALENDAR = CalendarSection([
           "holidays package. Without it, the days under `holidays` are the only holidays.", "DE"),
     Field("subdivision", String(label="a subdivision code"), "State, province or region whose own public "
           "holidays count too, by its code in the holidays package (BE for Berlin, CA for California).", "BE"),
-    Field("language", String(r"[a-z]{2}(_[A-Z]{2})?", "a language code such as en_US or de", "a language code"),
+    Field("language", String(label="a language code such as en_US or de"),
           "Language of the public holidays' names (default: English where the package has it).", "en_US"),
     Field("not_observed", ListOf(Text(), unique=True), "Public holidays the company works on, every year, by "
           "their name as the package writes it; their substitute days ('... (observed)') go too.",
