@@ -124,7 +124,7 @@ def test_holiday_names_do_not_follow_the_machines_locale(monkeypatch):
 
 # ------------------------------------------------------------------------------------------ kb check
 
-POLICY = """\
+SEVERITIES = """\
 severities:
   - id: SEV1
     name: Critical
@@ -134,6 +134,9 @@ severities:
   - id: SEV3
     name: Minor
     summary: Some customers see errors.
+"""
+
+POLICY = SEVERITIES + """\
 calendar:
   weekend: [saturday, sunday]
   country: DE
@@ -145,16 +148,8 @@ calendar:
     - {date: 2026-06-19, name: Company day}
 """
 
-EXPLICIT = """\
-severities:
-  - id: SEV1
-    name: Critical
-    summary: Most customers cannot buy.
-    postmortem_required: true
-    postmortem_due: 5 business days
-  - id: SEV3
-    name: Minor
-    summary: Some customers see errors.
+# The calendar of older policy files: no country, the listed days are all the holidays.
+EXPLICIT = SEVERITIES + """\
 calendar:
   holidays:
     - {date: 2025-12-25, name: Christmas Day}

@@ -43,8 +43,8 @@ class CountryCode(FieldType):
         hint = (f"Did you mean {suggestion!r} ({public_holidays.countries()[suggestion]})? " if suggestion else "")
         ctx.report(where, "unknown-country", f"{value!r} is not a country the holidays package "
                    f"{public_holidays.package_version()} knows; expected {self.label}",
-                   hint + "Codes: https://holidays.readthedocs.io/ (Supported Countries), or "
-                   "python -c 'import holidays; print(holidays.list_supported_countries())'.")
+                   hint + "Write the two-letter ISO 3166-1 code; the package's list: "
+                   "python -c 'import holidays; print(sorted(holidays.list_supported_countries()))'.")
         return INVALID
 
     def json_schema(self, choices):
