@@ -109,7 +109,7 @@ class CalendarSection(Object):
             ctx.report(where + ("language",), "unknown-language",
                        f"the holidays package has no {language!r} names for {country}",
                        (f"Did you mean {suggestion!r}? " if suggestion else "") + "Use one of: "
-                       + ", ".join(languages) + ", or leave language out for English.")
+                       + ", ".join(languages) + ", or leave it out (English where the package has it).")
             out["language"] = None
         return out
 
