@@ -239,6 +239,10 @@ def test_sample_policy_pages_and_deliberate_violation(sample_site):
     for page in ("index", "severity", "roles", "escalation", "postmortems", "communication", "checklists", "regulatory"):
         html = (site / ("policy/index.html" if page == "index" else f"policy/{page}/index.html")).read_text()
         assert "Owner: Priya Raman" in html and "Last reviewed: 2026-09-15" in html, page
+    postmortems = (site / "policy/postmortems/index.html").read_text()
+    # Berlin's one-off public holiday of 2025, which the hand-kept list missed, and next year's days.
+    assert "80th anniversary of the liberation from Nazism" in postmortems and "<summary>2027: " in postmortems
+    assert "Christmas Eve (offices closed)" in postmortems
     checklists = (site / "policy/checklists/index.html").read_text()
     assert checklists.count('type="checkbox"') >= 20
     communication = (site / "policy/communication/index.html").read_text()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
+from incidentkb.checks.calendar_gaps import Gap, gap_findings, uncovered_years
 from incidentkb.core.findings import ERROR, WARNING, Finding
 from incidentkb.core.yamlsafe import position_of
 from incidentkb.records.model import OPEN_ACTION_STATUSES, Incident, KnowledgeBase, Record
@@ -34,6 +35,7 @@ class RuleResult:
     unit: str  # what is counted: incidents, action items, runbooks
     checked: int = 0
     failures: list[Failure] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)  # deadlines counted through a year the calendar does not know
 
     @property
     def passed(self) -> int:
@@ -70,6 +72,13 @@ class Evaluator:
     def result(self, rule: str, unit: str) -> RuleResult:
         return RuleResult(rule, self.policy.rule_levels.get(rule, RULES[rule][0]), RULES[rule][1], unit)
 
+    def note_gap(self, result: RuleResult, record: Record, where: tuple, what: str, after: str, start: date, span,
+                 due: date) -> None:
+        """Keep a deadline that was not met (or is still to come) counted through a year without holidays."""
+        years = uncovered_years(self.calendar, start, span, due)
+        if years:
+            result.gaps.append(Gap(record, where, f"{what} ({span} after {after}: {_fmt(due)})", years))
+
     def postmortem_overdue(self) -> RuleResult:
         result = self.result("postmortem-overdue", "incidents")
         severities = self.policy.severity_by_id
@@ -82,6 +91,9 @@ class Evaluator:
             pm = incident.postmortem or {}
             reviewed = pm.get("status") == "reviewed"
             reviewed_at = pm.get("reviewed_at")
+            if not (reviewed and reviewed_at is not None and reviewed_at <= due):
+                self.note_gap(result, incident, ("resolved_at",), "the post-mortem deadline", "resolved_at",
+                              incident.resolved_at.date(), level["postmortem_due"], due)
             rule = f"{incident.severity} needs its post-mortem reviewed within {level['postmortem_due']} of resolution"
             if reviewed and reviewed_at is None:
                 result.failures.append(Failure(incident, ("postmortem", "status"), "post-mortem marked reviewed "
@@ -127,6 +139,8 @@ class Evaluator:
                     too_late.checked += 1
                     latest = self.calendar.date_deadline(incident.resolved_at.date(), span)
                     if item["due"] > latest:
+                        self.note_gap(too_late, incident, where + ("due",), f"the latest due date of {label}",
+                                      "resolved_at", incident.resolved_at.date(), span, latest)
                         too_late.failures.append(Failure(
                             incident, where + ("due",), f"{label} ({item['priority']}) is due {_fmt(item['due'])}, "
                             f"later than the policy allows ({span} after resolution: {_fmt(latest)})",
@@ -139,6 +153,8 @@ class Evaluator:
             result.checked += 1
             every = runbook.review_every or self.policy.runbook_review_every
             due = self.calendar.date_deadline(runbook.last_reviewed, every)
+            self.note_gap(result, runbook, ("last_reviewed",), "the review deadline", "last_reviewed",
+                          runbook.last_reviewed, every, due)
             if due < self.today:
                 result.failures.append(Failure(runbook, ("last_reviewed",), f"review overdue since {_fmt(due)} "
                                                f"(last reviewed {_fmt(runbook.last_reviewed)}, every {every})",
@@ -178,6 +194,9 @@ class Evaluator:
                 deadlines.checked += 1
                 due = self.calendar.deadline(start, clock["deadline"])
                 sent = [n for n in (incident.security or {}).get("notifications") or [] if n["clock"] == clock["id"]]
+                if not (sent and min(n["at"] for n in sent) <= due):
+                    self.note_gap(deadlines, incident, tuple(clock["starts"].split(".")),
+                                  f"the deadline of {clock['id']}", clock["starts"], start.date(), clock["deadline"], due.date())
                 if sent:
                     first = min(n["at"] for n in sent)
                     if first > due:
@@ -218,14 +237,20 @@ def evaluate(kb: KnowledgeBase, today: date) -> list[RuleResult]:
     return sorted(results, key=lambda r: order.index(r.rule))
 
 
-def compliance_findings(results: list[RuleResult]) -> list[Finding]:
+def compliance_findings(results: list[RuleResult], policy: Policy | None = None) -> list[Finding]:
+    """The failures as findings; with the policy, also a warning for deadlines counted through a year that its
+    calendar does not cover (calendar_gaps.py)."""
     out = []
+    gaps = []
     for result in results:
         if result.level == "off":
             continue
+        gaps += result.gaps
         level = ERROR if result.level == "error" else WARNING
         for failure in result.failures:
             record = failure.record
             line, column = position_of(record.meta, failure.where) if record.meta is not None else (0, 0)
             out.append(Finding(record.path, line, column, level, result.rule, failure.message, failure.hint))
+    if policy is not None:
+        out += gap_findings(gaps, policy)
     return out

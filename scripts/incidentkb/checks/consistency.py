@@ -248,6 +248,6 @@ def check_knowledge_base(kb: KnowledgeBase, incidents_dir: str = "incidents", ru
     out += check_references(kb, catalog_rel, known_ids)
     out += check_clock_references(kb)
     out += check_policy(kb.policy, kb.severities_in_use)
-    out += compliance_findings(evaluate(kb, today or date.today()))
+    out += compliance_findings(evaluate(kb, today or date.today()), kb.policy)
     out += scan_knowledge_base(kb, catalog_rel, complete=known_ids is None)
     return out

@@ -18,6 +18,7 @@ from jinja2 import Environment, TemplateSyntaxError, meta
 from incidentkb.core.durations import Duration
 from incidentkb.core.findings import ERROR, Finding
 from incidentkb.core.yamlsafe import position_of
+from incidentkb.records.calendar_policy import CALENDAR, calendar_from_data, check_calendar
 from incidentkb.records.frontmatter import DEFAULT_MAX_FILE_BYTES
 from incidentkb.records.model import (
     DEFAULT_CAUSE_CATEGORIES, DEFAULT_PRIORITIES, DEFAULT_SEVERITIES, INCIDENT_SCHEMA, VISIBILITIES,
@@ -26,7 +27,7 @@ from incidentkb.records.policy_sections import POLICY_ALERTS, POLICY_BODIES, POL
 from incidentkb.records.schema import (
     Boolean, Choice, Date, DurationType, Field, Integer, ListOf, Object, Schema, String, Text, did_you_mean,
 )
-from incidentkb.records.workdays import WEEKDAYS, WorkCalendar
+from incidentkb.records.workdays import WorkCalendar
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 SLUG_DOC = "lower-case words joined by hyphens"
@@ -167,14 +168,8 @@ POLICY_SCHEMA = Schema(
         Field("runbooks", Object([
             Field("review_every", DurationType(), "Review interval of a runbook that does not set its own.", "6 months"),
         ], label="the runbook rules"), "Rules for runbooks."),
-        Field("calendar", Object([
-            Field("weekend", ListOf(Choice(WEEKDAYS), unique=True), "Days that are not working days.",
-                  ["saturday", "sunday"], default=["saturday", "sunday"]),
-            Field("holidays", ListOf(Object([
-                Field("date", Date(), "The date.", "2026-12-25", required=True),
-                Field("name", Text(), "The holiday.", "Christmas Day", required=True),
-            ], label="a holiday", plural="holidays")), "Public holidays, skipped by business-day deadlines."),
-        ], label="the working-day calendar"), "Working days, for deadlines in business days."),
+        Field("calendar", CALENDAR, "Working days, for deadlines in business days: the weekend, public holidays "
+              "by country and subdivision (from the holidays package), and company days."),
         Field("regulatory_clocks", ListOf(CLOCK), "Deadlines set by law or contract for security incidents."),
         Field("templates", ListOf(TEMPLATE), "Communication templates."),
         Field("template_example", String(r"INC-\d{4}-\d{3,}", "an incident id", "an incident id"),
@@ -290,11 +285,7 @@ def policy_from_data(data: dict, path: str) -> Policy:
     policy.runbook_review_every = runbooks.get("review_every") or policy.runbook_review_every
     limits = data.get("limits") or {}
     policy.max_file_bytes = limits.get("max_file_bytes") or policy.max_file_bytes
-    calendar = policy.section("calendar")
-    policy.calendar = WorkCalendar(
-        weekend=frozenset(WEEKDAYS.index(day) for day in calendar["weekend"]),
-        holidays=frozenset(h["date"] for h in calendar["holidays"]),
-    )
+    policy.calendar = calendar_from_data(policy.section("calendar"))
     policy.rule_levels.update({k: v for k, v in (data.get("rules") or {}).items() if v})
     return policy
 
@@ -308,9 +299,9 @@ def check_policy(policy: Policy, used_severities: dict[str, list[str]]) -> list[
         return []
     out = []
 
-    def at(path: tuple, code: str, message: str, hint: str) -> None:
+    def at(path: tuple, code: str, message: str, hint: str, level: str = ERROR) -> None:
         line, column = position_of(policy.raw, path)
-        out.append(Finding(policy.path, line, column, ERROR, code, message, hint))
+        out.append(Finding(policy.path, line, column, level, code, message, hint))
 
     defined = set(policy.severity_ids)
     for severity, incidents in sorted(used_severities.items()):
@@ -333,16 +324,8 @@ def check_policy(policy: Policy, used_severities: dict[str, list[str]]) -> list[
             at(("templates", index, "body"), "template-placeholder",
                f"template {template['id']!r} uses unknown placeholder(s): {', '.join(unknown)}",
                "Placeholders are incident fields or " + ", ".join(TEMPLATE_EXTRAS) + ". Did you mean: " + "; ".join(hints))
-    calendar = policy.section("calendar", {})
-    if calendar.get("weekend") is not None and len(calendar["weekend"]) >= 7:
-        at(("calendar", "weekend"), "calendar", "every day of the week is a weekend day: no business day is left",
-           "List only the days off, e.g. [saturday, sunday].")
-    seen: dict = {}
-    for index, holiday in enumerate(calendar.get("holidays") or []):
-        if holiday["date"] in seen:
-            at(("calendar", "holidays", index), "calendar", f"{holiday['date']} is listed twice "
-               f"({seen[holiday['date']]!r} and {holiday['name']!r})", "Keep one entry per date.")
-        seen.setdefault(holiday["date"], holiday["name"])
+    for where, level, code, message, hint in check_calendar(policy.section("calendar"), policy.calendar):
+        at(where, code, message, hint, level)
     checklist_ids = {c["id"] for c in policy.section("checklists", [])}
     review = (policy.section("postmortems", {}) or {}).get("review_checklist")
     if review and review not in checklist_ids:
