@@ -353,6 +353,7 @@ def draft_postmortem(text: str, name: str, *, tool: str = "markdown", mapping: M
     if started is None and undated is not None:
         started = datetime(undated.year, undated.month, undated.day, tzinfo=timezone.utc)
         undated_tag = True
+        mapped["started_at"] = "--undated"
         notes.append(f"started_at: no date anywhere in the file; set to --undated {undated.isoformat()} and tagged "
                      "date-unknown")
     structured = has_structure or bool(front)
@@ -433,7 +434,11 @@ def draft_postmortem(text: str, name: str, *, tool: str = "markdown", mapping: M
     meta["summary"] = summary
 
     tags: list[str] = []
-    for value in as_list(take("tags") or []):
+    # Every field listed for tags adds its values (categories and keywords both).
+    tag_sources = [found for found in (lookup(front, (name,)) for name in mapping.fields.get("tags", ())) if found]
+    if tag_sources:
+        mapped["tags"] = " + ".join(name for name, _ in tag_sources)
+    for value in [v for _, raw in tag_sources for v in as_list(raw)]:
         tag = slugify(value)
         if tag and tag not in tags:
             tags.append(tag)
@@ -480,6 +485,8 @@ def draft_postmortem(text: str, name: str, *, tool: str = "markdown", mapping: M
 
     severity = take("severity")
     severity_raw = as_text(severity) if severity is not None else _field(body_text, "severity", "sev")
+    if severity is None and severity_raw:
+        mapped["severity"] = "Severity:"
     services_raw = as_list(take("services") or [])
     if not services_raw:
         services_raw = [service or IMPORTED]

@@ -255,8 +255,7 @@ def _resolve_severity(draft: Draft, policy, mapping: Mapping, options: Options) 
                 f"severity {draft.severity_raw!r} is not a severity of the policy ({levels}); nothing is guessed: "
                 f"say what it means in a --map file, e.g.\nseverity:\n  {draft.severity_raw}: {policy.severity_ids[0]}")
             severity = default_severity(policy)
-        else:
-            draft.mapped.setdefault("severity", "severity")
+
     else:
         severity = options.severity or default_severity(policy)
         draft.notes.append(f"severity: not stated; set to {severity}")
@@ -360,9 +359,15 @@ def digest(meta: dict) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+# The order of the front matter of a new record: as `kb new` writes it, the facts first.
+_KEY_ORDER = ("id", "title", "status", "severity", "services", "started_at", "detected_at", "acknowledged_at",
+              "mitigated_at", "resolved_at", "summary")
+
+
 def render(draft: Draft) -> str:
     meta = {"id": draft.record_id} if draft.record_id else {}
     meta.update(draft.meta)
+    meta = {k: meta[k] for k in _KEY_ORDER if k in meta} | {k: v for k, v in meta.items() if k not in _KEY_ORDER}
     if draft.source is not None:
         meta["source"] = {**draft.source, "digest": digest(meta)}
     if draft.status == "update":
