@@ -307,8 +307,10 @@ def _number(drafts: list[Draft], target: Target) -> None:
     ordered = sorted((d for d in drafts if d.status == "new"), key=lambda d: (d.meta.get("started_at", ""), d.shown))
     for draft in ordered:
         wanted = draft.wanted_id
-        if wanted and wanted in target.unsourced_ids and draft.source and _family(draft.source["tool"]) == "document":
-            # Imported before source references existed: the same file again, judged by its number.
+        legacy = f"{wanted}-{slugify(draft.meta['title']) or 'imported'}.md" if wanted else ""
+        if wanted in target.unsourced_ids and draft.source and _family(draft.source["tool"]) == "document" \
+                and target.existing_ids[wanted].endswith("/" + legacy):
+            # Imported before source references existed: the same file again, judged by its number and title.
             draft.status = "exists"
             draft.rel = target.existing_ids[wanted]
             continue
