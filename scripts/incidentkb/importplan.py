@@ -209,7 +209,10 @@ class ServiceIndex:
         return slug if slug in self.ids else None
 
     def suggestion(self, name: str) -> str | None:
-        return did_you_mean(slugify(name) or name, sorted(self.ids)) if self.ids else None
+        """The nearest catalog id, by id or by display name ("Web site" is near Website, whose id is web)."""
+        by_id = did_you_mean(slugify(name) or name, sorted(self.ids)) if self.ids else None
+        by_name = did_you_mean(name.lower(), sorted(self.by_name)) if self.by_name else None
+        return by_id or (self.by_name[by_name] if by_name else None)
 
 
 # ------------------------------------------------------------------ the plan
@@ -507,29 +510,27 @@ def _say(finding: Finding) -> str:
 # ------------------------------------------------------------------ updating
 
 
-def update_text(path: Path, draft: Draft) -> tuple[str, list[str]]:
-    """The existing record with the export's facts refreshed, its body untouched; and what changed.
-
-    When a person has edited any of the imported facts since the import (the stored digest no
-    longer matches), nothing is changed and the differences are listed instead."""
+def update_text(path: Path, draft: Draft) -> tuple[str, list[str], str]:
+    """The existing record with the export's facts refreshed, its body untouched; what changed; and why
+    nothing changed when a person has edited the imported facts since the import (the stored digest no
+    longer matches): then the differences are listed instead."""
     from .frontmatter import split
 
     text = path.read_text(encoding="utf-8")
     parts = split(text, draft.rel)
     if isinstance(parts, Finding):
-        return text, []
+        return text, [], f"{draft.rel} no longer has front matter; not updated"
     yaml_text, body, _ = parts
     current = yaml.safe_load(yaml_text) or {}
     current = {k: _plain_value(v) for k, v in current.items()}
     new_meta = dict(draft.meta)
     differing = [name for name in UPDATABLE if current.get(name) != new_meta.get(name)]
     if not differing:
-        return text, []
+        return text, [], ""
     stored = (current.get("source") or {}).get("digest")
     if stored != digest(current):
-        draft.notes.append("edited since the import, so not updated; the export now says: "
-                           + "; ".join(f"{n}: {new_meta.get(n)!r}" for n in differing))
-        return text, []
+        return text, [], ("edited since the import, so not updated; the export now says: "
+                          + "; ".join(f"{n}: {new_meta.get(n)!r}" for n in differing))
     meta = dict(current)
     for name in UPDATABLE:
         if new_meta.get(name) is None:
@@ -540,7 +541,7 @@ def update_text(path: Path, draft: Draft) -> tuple[str, list[str]]:
     meta["source"]["digest"] = digest(meta)
     # The body is kept byte for byte: it is what people wrote after the import.
     front = yaml.dump(meta, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
-    return f"---\n{front}---\n{body}", differing
+    return f"---\n{front}---\n{body}", differing, ""
 
 
 def _plain_value(value):
@@ -591,9 +592,9 @@ def execute(items: list[Draft | Outcome], target: Target, result: Result, option
                                                else " (--update refreshes it from a newer export)")]))
             continue
         if draft.status == "update":
-            text, changed = update_text(target.root / draft.rel, draft)
+            text, changed, edited = update_text(target.root / draft.rel, draft)
             if not changed:
-                result.outcomes.append(Outcome(draft.shown, "unchanged", draft.rel, draft.notes))
+                result.outcomes.append(Outcome(draft.shown, "unchanged", draft.rel, [edited] if edited else []))
                 continue
             if not options.dry_run:
                 _replace(target.root / draft.rel, text)

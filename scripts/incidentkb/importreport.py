@@ -23,8 +23,8 @@ def outcome_lines(outcomes, dry_run: bool = False) -> list[str]:
             if dry_run and outcome.text:
                 lines += ["    | " + line if line else "    |" for line in outcome.text.rstrip("\n").split("\n")]
         elif outcome.status == "unchanged":
-            lines.append(f"{label} {outcome.source}: {outcome.target} is as the export says"
-                         + (f"; {outcome.notes[0]}" if outcome.notes else ""))
+            lines.append(f"{label} {outcome.source}: {outcome.target} " + (outcome.notes[0] if outcome.notes
+                                                                            else "is as the export says"))
         else:
             first, *rest = outcome.notes or [""]
             lines.append(f"{label} {outcome.source}: {first}")

@@ -146,7 +146,7 @@ def read_rows(path: Path) -> list[Row]:
     except UnicodeDecodeError as error:
         raise ExportProblem(f"{path}: not UTF-8 text (byte {error.start + 1}); export it again as UTF-8 (in a "
                             "spreadsheet: 'CSV UTF-8')") from None
-    if path.suffix.lower() == ".json" or text.lstrip()[:1] in "[{":
+    if path.suffix.lower() == ".json" or text.lstrip()[:1] in ("[", "{"):
         return _json_rows(path, text)
     return _csv_rows(path, text)
 
