@@ -358,3 +358,17 @@ def test_icco_archive_into_a_new_knowledge_base(tmp_path):
     assert "0 imported" in again.err and again.out.count("imported before as") == 242
     site = build(into, tmp_path / "site", strict=False)
     assert (Path(site) / "index.html").is_file()
+
+
+def test_times_stated_in_prose():
+    from datetime import timezone
+
+    from incidentkb.prosetimes import moments
+
+    found = moments(["On February 28, 2017, at 9:37 AM PST, the incident began. GET recovered by 12:26 PM PST.",
+                     "APIs were down from 9:16 PM to 11:16 PM PDT. Errors lasted until 1:30 AM PDT.",
+                     "Version 2.17.1 shipped 3 hours later (03/04/2017 is ambiguous), and the fix at 10:00."],
+                    timezone.utc)
+    assert [m.at.isoformat() for m in found] == ["2017-02-28T09:37:00-08:00", "2017-02-28T12:26:00-08:00",
+                                                 "2017-02-28T21:16:00-07:00", "2017-03-01T01:30:00-07:00",
+                                                 "2017-03-01T10:00:00+00:00"]

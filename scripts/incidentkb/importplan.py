@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from .findings import ERROR, Finding
 from .frontmatter import record_from_text
 from .load import Layout, load, load_catalog, load_policy, record_from_source
 from .model import INCIDENT_ID, CatalogEntry, KnowledgeBase
-from .safe_write import write_new_file
+from .safe_write import replace_file, write_new_file
 from .schema import did_you_mean
 from .secrets import Scanner, options_from_policy
 
@@ -572,7 +571,7 @@ def execute(items: list[Draft | Outcome], target: Target, result: Result, option
         catalog = target.root / target.layout.catalog
         old = catalog.read_text(encoding="utf-8") if catalog.is_file() else ""
         try:
-            _replace(catalog, add_to_catalog(old, result.added_services))
+            replace_file(catalog, add_to_catalog(old, result.added_services))
         except (ValueError, OSError) as error:
             for draft in writable:
                 draft.problems.append(f"cannot add services to {target.layout.catalog}: {error}")
@@ -581,15 +580,15 @@ def execute(items: list[Draft | Outcome], target: Target, result: Result, option
         if isinstance(draft, Outcome):
             result.outcomes.append(draft)
             continue
-        if draft.problems:
-            result.outcomes.append(Outcome(draft.shown, "skipped", draft.rel, draft.problems + draft.notes,
-                                           draft.mapped))
-            continue
-        if draft.status == "exists":
+        if draft.status == "exists":  # imported before: what it would map to now does not matter
             result.outcomes.append(Outcome(draft.shown, "exists", draft.rel,
                                            [f"imported before as {draft.rel}; nothing was overwritten"
                                             + ("" if _family((draft.source or {}).get("tool", "")) == "document"
                                                else " (--update refreshes it from a newer export)")]))
+            continue
+        if draft.problems:
+            result.outcomes.append(Outcome(draft.shown, "skipped", draft.rel, draft.problems + draft.notes,
+                                           draft.mapped))
             continue
         if draft.status == "update":
             text, changed, edited = update_text(target.root / draft.rel, draft)
@@ -597,7 +596,7 @@ def execute(items: list[Draft | Outcome], target: Target, result: Result, option
                 result.outcomes.append(Outcome(draft.shown, "unchanged", draft.rel, [edited] if edited else []))
                 continue
             if not options.dry_run:
-                _replace(target.root / draft.rel, text)
+                replace_file(target.root / draft.rel, text)
             result.outcomes.append(Outcome(draft.shown, prefix + "updated", draft.rel,
                                            ["refreshed: " + ", ".join(changed) + " (the body is untouched)"]
                                            + draft.notes, draft.mapped, text))
@@ -616,22 +615,6 @@ def execute(items: list[Draft | Outcome], target: Target, result: Result, option
         result.outcomes.append(Outcome(draft.shown, prefix + "imported", draft.rel, draft.notes, draft.mapped,
                                        draft.text))
     return result
-
-
-def _replace(path: Path, text: str) -> None:
-    """Replace a file whole and atomically: a crash leaves the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def run(items: list[Draft | Outcome], target: Target, mapping: Mapping, options: Options,
