@@ -25,6 +25,7 @@ class Failure:
     message: str
     hint: str
     item: str = ""  # action-item id, when the rule is about one
+    at_most_warning: bool = False  # an imported record (see imported_history)
 
 
 @dataclass
@@ -51,6 +52,13 @@ def _fmt(moment) -> str:
 def _end_of(day: date) -> datetime:
     """The last moment of a day, as seen anywhere on earth: a clock counts as missed only after it."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc)
+
+
+def imported_history(incident: Incident) -> bool:
+    """A record brought in by `kb import` (it has a source reference): history written before this policy.
+    What its severity demands and the post-mortem deadline are reported as warnings for it, never errors, so
+    that an archive can be imported whole and completed over time; the warnings say what to fill in."""
+    return bool(incident.data.get("source"))
 
 
 def _value_at(incident: Incident, dotted: str):
@@ -106,7 +114,7 @@ class Evaluator:
                 result.failures.append(Failure(incident, ("postmortem",) if incident.postmortem else ("status",),
                                                f"post-mortem not reviewed; it was due on {_fmt(due)} ({rule})",
                                                "Hold the review meeting, then set postmortem.status: reviewed "
-                                               "and postmortem.reviewed_at."))
+                                               "and postmortem.reviewed_at.", at_most_warning=imported_history(incident)))
         return result
 
     def action_items(self) -> list[RuleResult]:
@@ -224,7 +232,8 @@ class Evaluator:
             missing = [name for name in required if _value_at(incident, name) in (None, [], "", {})]
             if missing:
                 result.failures.append(Failure(incident, ("severity",), f"{incident.severity} incidents need "
-                                               + ", ".join(missing), "Fill in " + ", ".join(missing) + "."))
+                                               + ", ".join(missing), "Fill in " + ", ".join(missing) + ".",
+                                               at_most_warning=imported_history(incident)))
         return result
 
 
@@ -246,8 +255,8 @@ def compliance_findings(results: list[RuleResult], policy: Policy | None = None)
         if result.level == "off":
             continue
         gaps += result.gaps
-        level = ERROR if result.level == "error" else WARNING
         for failure in result.failures:
+            level = ERROR if result.level == "error" and not failure.at_most_warning else WARNING
             record = failure.record
             line, column = position_of(record.meta, failure.where) if record.meta is not None else (0, 0)
             out.append(Finding(record.path, line, column, level, result.rule, failure.message, failure.hint))

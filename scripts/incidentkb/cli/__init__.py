@@ -14,7 +14,7 @@ import sys
 import click
 
 from incidentkb import __version__
-from incidentkb.cli import alerts, authoring, checking, reporting, similar, site
+from incidentkb.cli import alerts, authoring, checking, importing, reporting, similar, site
 from incidentkb.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, KBError
 
 
@@ -24,7 +24,7 @@ def cli():
     """incidentkb: incident records and runbooks in git, checked like code, published as a site."""
 
 
-for module in (checking, authoring, site, reporting, alerts, similar):
+for module in (checking, authoring, importing, site, reporting, alerts, similar):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -1,4 +1,4 @@
-"""Commands that write into a knowledge base: `kb new`, `kb import`, `kb init` and `kb sync`. None overwrites."""
+"""Commands that write into a knowledge base: `kb new`, `kb init` and `kb sync` (`kb import`: importing.py). None overwrites."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ import click
 
 from incidentkb.authoring.contrib import init_knowledge_base
 from incidentkb.authoring.contrib import sync as sync_files
-from incidentkb.authoring.importers import import_postmortems, import_runbooks
 from incidentkb.authoring.new import incident_path, next_incident_id, render_incident, render_runbook, runbook_path
 from incidentkb.checks.consistency import slugify
-from incidentkb.cli.common import ask_missing, parse_day, require_root, root_option
+from incidentkb.cli.common import ask_missing, require_root, root_option
 from incidentkb.core.errors import EXIT_PROBLEMS, UsageError
 from incidentkb.core.safe_write import write_new_file
 from incidentkb.records.load import Layout, load, load_catalog, load_policy
-from incidentkb.records.model import DEFAULT_SEVERITIES
 from incidentkb.records.schema import did_you_mean
 
 
@@ -147,77 +145,4 @@ def init(directory, name):
     click.echo(f"Next: cd {directory} && kb check && kb serve", err=True)
 
 
-@click.group("import")
-def import_():
-    """Import an existing archive: Markdown post-mortems or alert runbooks (never overwrites)."""
-
-
-def _import_report(reports, into: Path) -> None:
-    counts: dict[str, int] = {}
-    for report in reports:
-        counts[report.status] = counts.get(report.status, 0) + 1
-        if report.status == "imported":
-            click.echo(f"imported {report.source} -> {report.target}")
-            for note in report.notes:
-                click.echo(f"    not mapped: {note}")
-        elif report.status == "exists":
-            click.echo(f"skipped  {report.source}: {report.notes[0]}")
-        elif report.status == "ignored":
-            click.echo(f"ignored  {report.source}: {report.notes[0]}")
-        else:
-            click.echo(f"FAILED   {report.source}: {report.notes[0]}")
-    click.echo(f"{counts.get('imported', 0)} imported into {into}, {counts.get('exists', 0)} already there (not "
-               f"overwritten), {counts.get('skipped', 0)} could not be imported, {counts.get('ignored', 0)} not records",
-               err=True)
-    if any(r.failed for r in reports):
-        sys.exit(EXIT_PROBLEMS)
-
-
-def _import_paths(src: Path, into: Path) -> tuple[Path, Path]:
-    if not src.exists():
-        raise UsageError(f"{src}: no such file or folder")
-    if into.exists() and not into.is_dir():
-        raise UsageError(f"--into {into}: not a folder")
-    return src, into
-
-
-@import_.command("postmortems")
-@click.argument("src", type=click.Path(path_type=Path))
-@click.option("--into", type=click.Path(path_type=Path), required=True, help="Knowledge-base folder to write incidents/ into.")
-@click.option("--severity", default="SEV3", show_default=True, help="Severity for post-mortems that state none.")
-@click.option("--service", default="imported", show_default=True, help="Service for post-mortems (none is stated in them).")
-def import_postmortems_command(src, into, severity, service):
-    """Turn heading-structured Markdown post-mortems into incident records.
-
-    Maps the title (H1), the timeline table (dates; "All times in UTC/CET"),
-    Summary, Root cause and Contributing factors, Impact, "Category:" (as a tag)
-    and "Time to detection/recovery", keeps the original text as the body, and
-    lists per file what it could not map. Never overwrites an existing record.
-    """
-    src, into = _import_paths(src, into)
-    if severity not in DEFAULT_SEVERITIES:
-        raise UsageError(f"--severity {severity!r}: expected {', '.join(DEFAULT_SEVERITIES[:-1])} "
-                         f"or {DEFAULT_SEVERITIES[-1]}")
-    if slugify(service) != service:
-        raise UsageError(f"--service {service!r}: expected lower-case words joined by hyphens, e.g. {slugify(service) or 'checkout'}")
-    _import_report(import_postmortems(src, into, severity=severity, service=service), into)
-
-
-@import_.command("runbooks")
-@click.argument("src", type=click.Path(path_type=Path))
-@click.option("--into", type=click.Path(path_type=Path), required=True, help="Knowledge-base folder to write runbooks/ into.")
-@click.option("--owner", default="imported", show_default=True, help="Owner team of the imported runbooks.")
-@click.option("--reviewed", metavar="YYYY-MM-DD", help="last_reviewed of the imported runbooks (default: today).")
-def import_runbooks_command(src, into, owner, reviewed):
-    """Turn alert runbooks (one Markdown file per alert, a folder per component) into runbook records.
-
-    The alert name comes from the file name, the component (the folder) becomes
-    the service, Meaning becomes Symptoms; Impact, Diagnosis and Mitigation are
-    kept. Never overwrites an existing record.
-    """
-    src, into = _import_paths(src, into)
-    _import_report(import_runbooks(src, into, owner=owner, reviewed=parse_day(reviewed, "--reviewed") or date.today()),
-                   into)
-
-
-COMMANDS = (new, import_, init, sync)
+COMMANDS = (new, init, sync)

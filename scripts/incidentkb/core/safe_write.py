@@ -3,7 +3,8 @@
 A new file is written to a temporary file in the same folder and then linked
 into place: the link fails if the target exists (so nothing is overwritten),
 and a crash or Ctrl-C leaves either no file or the complete file, never half
-of one.
+of one. A deliberate replacement (`kb import --update`) is renamed into place
+the same way: the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import tempfile
 from pathlib import Path
 
 
-def write_new_file(path: Path, text: str) -> None:
-    """Create `path` with `text`. Raises FileExistsError if it exists; never leaves a partial file."""
-    path = Path(path)
+def _temporary_copy(path: Path, text: str) -> str:
+    """`text` in a fsynced temporary file next to `path`; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -23,6 +23,17 @@ def write_new_file(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_new_file(path: Path, text: str) -> None:
+    """Create `path` with `text`. Raises FileExistsError if it exists; never leaves a partial file."""
+    path = Path(path)
+    tmp = _temporary_copy(path, text)
+    try:
         try:
             os.link(tmp, path)  # atomic, and fails when path exists
         except (AttributeError, NotImplementedError, PermissionError):
@@ -31,6 +42,18 @@ def write_new_file(path: Path, text: str) -> None:
                 pass
             os.replace(tmp, path)
             tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Replace `path` whole with `text`, atomically."""
+    path = Path(path)
+    tmp = _temporary_copy(path, text)
+    try:
+        os.replace(tmp, path)
+        tmp = None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

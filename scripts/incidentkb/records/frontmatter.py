@@ -104,6 +104,14 @@ def read_record(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES, p
     text, findings = read_text(path, rel, max_bytes)
     if text is None:
         return findings
+    return record_from_text(text, rel, findings, pure_yaml)
+
+
+def record_from_text(text: str, rel: str, findings: list[Finding] | None = None,
+                     pure_yaml: bool = False) -> SourceFile | list[Finding]:
+    """Split and parse a record's text (already read): the SourceFile, or the findings that stop it.
+    `kb import` uses it to check records before they are written."""
+    findings = list(findings or [])
     parts = split(text, rel)
     if isinstance(parts, Finding):
         return findings + [parts]

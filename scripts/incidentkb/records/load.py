@@ -16,7 +16,7 @@ from pathlib import Path
 
 from incidentkb.core.findings import ERROR, Finding
 from incidentkb.core.yamlsafe import MarkedDict, YAMLDocumentError, parse
-from incidentkb.records.frontmatter import read_record, read_text
+from incidentkb.records.frontmatter import SourceFile, read_record, read_text
 from incidentkb.records.model import (
     CATALOG_SCHEMA, RECORD_CLASSES, RECORD_SCHEMAS, SERVICE_SCHEMA, TEAM_SCHEMA, VENDOR_SCHEMA, CatalogEntry,
     KnowledgeBase, Record, Schema,
@@ -139,6 +139,13 @@ def load_record(path: Path, rel: str, kind: str, policy: Policy, pure_yaml: bool
     source = read_record(path, rel, policy.max_file_bytes, pure_yaml)
     if isinstance(source, list):
         return None, source
+    return record_from_source(source, kind, policy, severities_seen)
+
+
+def record_from_source(source: SourceFile, kind: str, policy: Policy,
+                       severities_seen: dict[str, list[str]] | None = None) -> tuple[Record | None, list[Finding]]:
+    """Validate a read record (frontmatter.SourceFile) against its schema and the policy."""
+    rel = source.path
     if severities_seen is not None and kind == "incident" and isinstance(source.meta.get("severity"), str):
         # Noted before validation: an incident whose severity the policy no longer defines fails to load,
         # and the policy check must still name it.

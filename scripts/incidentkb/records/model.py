@@ -154,6 +154,20 @@ INCIDENT_SCHEMA = Schema(
         ], label="the security details"), "For security incidents: what the regulatory clocks need."),
         Field("visibility", Choice(VISIBILITIES), "Who may read it: public, internal, or restricted "
               "(left out of every build for a wider audience). Default set in the policy file.", "internal"),
+        Field("source", Object([
+            Field("tool", String(SLUG, SLUG_DOC, "a tool name"), "Where it was imported from: pagerduty, opsgenie, "
+                  "jira, servicenow, incidentio, or a document format (markdown, html, confluence, google-docs, docx).",
+                  "pagerduty", required=True),
+            Field("id", Text(), "Its id there: incident number, issue key, or the document's path.", "Q2P4XY8",
+                  required=True),
+            Field("url", Url(), "Where it is in that tool.", "https://example.pagerduty.com/incidents/Q2P4XY8"),
+            Field("imported_at", Timestamp(), "When it was imported.", "2026-12-01T10:00:00Z"),
+            Field("digest", String(r"sha256:[0-9a-f]{16}", "sha256: and 16 hex digits", "a digest"),
+                  "Fingerprint of the imported facts: `kb import --update` refreshes them only while nobody has "
+                  "edited them.", "sha256:3f2a9c0d4e5b6a71"),
+        ], label="a source reference (tool and id)"),
+              "Set by `kb import`: where the record came from, so a second import of the same export finds it "
+              "instead of duplicating it."),
     ),
     rules=(
         "`resolved_at` is required when `status` is resolved or closed.",
