@@ -1,0 +1,206 @@
+"""The vendor-token rules of the secret scan: gitleaks' rule set, read from data/secret_rules.yml.
+
+gitleaks (https://github.com/gitleaks/gitleaks, MIT licence) keeps a well-maintained list of
+about 220 credential formats: a regex per rule, lower-case keywords of which one must occur
+for the rule to run, an entropy threshold, and allowlists. scripts/convert_gitleaks_rules.py
+turns its config/gitleaks.toml into our data file (Go RE2 rewritten for Python's re); the
+file's header names the release and commit. This module loads that file and runs it:
+
+- One scan of the lower-cased text finds every keyword at once (a regex shaped as a trie
+  of all keywords, so Python's engine compares characters instead of trying 230
+  alternatives at each position); only the rules of the keywords found run.
+- Each rule's regex is compiled on first use (with re.ASCII: RE2's \\w, \\d, \\s and \\b are
+  ASCII-only), so a command that scans nothing pays nothing.
+- A match counts as gitleaks counts it: the secret is the rule's secret group, else the
+  first non-empty group, else the whole match; its Shannon entropy must be above the
+  rule's threshold; and neither the global allowlist nor the rule's allowlists may match
+  (regexes on the secret, the match or the line; stopwords in the secret).
+
+A finding's code is `secret-` and the gitleaks rule id (secret-grafana-service-account-token),
+so an allow-list entry names exactly one rule; secrets.py gives our own rules precedence when
+both find the same text, so their codes stay what they were.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+RULES_FILE = Path(__file__).resolve().parent / "data" / "secret_rules.yml"
+CODE_PREFIX = "secret-"
+
+
+def _entropy(value: str) -> float:
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values()) if n else 0.0
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """gitleaks' allowlist of a rule (or the global one): what makes a match not a secret."""
+
+    target: str = "secret"  # what the regexes look at: secret, match or line
+    regexes: tuple[re.Pattern, ...] = ()
+    stopwords: tuple[str, ...] = ()
+    all_of: bool = False  # condition AND: every kind of check given must match
+
+    def allows(self, secret: str, match: str, line: str) -> bool:
+        checks = []
+        if self.regexes:
+            target = match if self.target == "match" else line if self.target == "line" else secret
+            checks.append(any(r.search(target) for r in self.regexes))
+        if self.stopwords:
+            low = secret.lower()
+            checks.append(any(word in low for word in self.stopwords))
+        return all(checks) if self.all_of else any(checks)
+
+
+def _allowlist(data: dict) -> Allowlist:
+    return Allowlist(data.get("target", "secret"), tuple(re.compile(r, re.ASCII) for r in data.get("regexes", ())),
+                     tuple(data.get("stopwords", ())), data.get("condition") == "and")
+
+
+class Rule:
+    """One converted gitleaks rule; its regex is compiled on first use."""
+
+    __slots__ = ("id", "code", "kind", "keywords", "source", "entropy", "secret_group", "allowlists", "_pattern")
+
+    def __init__(self, data: dict):
+        self.id: str = data["id"]
+        self.code = CODE_PREFIX + self.id
+        self.kind: str = data["kind"]
+        self.keywords: tuple[str, ...] = tuple(data["keywords"])
+        self.source: str = data["regex"]
+        self.entropy: float = float(data.get("entropy") or 0)
+        self.secret_group: int = int(data.get("secret_group") or 0)
+        self.allowlists = tuple(_allowlist(a) for a in data.get("allowlists", ()))
+        self._pattern: re.Pattern | None = None
+
+    @property
+    def pattern(self) -> re.Pattern:
+        if self._pattern is None:
+            self._pattern = re.compile(self.source, re.ASCII)
+        return self._pattern
+
+    def __repr__(self) -> str:
+        return f"Rule({self.id!r})"
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """A secret found by a rule: its span in the text and the secret (never printed)."""
+
+    start: int
+    end: int
+    rule: Rule
+    secret: str
+
+
+class RuleSet:
+    def __init__(self, data: dict):
+        self.source: dict = data.get("source", {})
+        self.rules: tuple[Rule, ...] = tuple(Rule(r) for r in data["rules"])
+        self.skipped: tuple[dict, ...] = tuple(data.get("skipped", ()))
+        self.allowlist = _allowlist(data.get("allowlist") or {})
+        by_keyword: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            for keyword in rule.keywords:
+                by_keyword.setdefault(keyword, []).append(rule)
+        self.by_keyword = by_keyword
+        # The scan reports the longest keyword at each position and moves on past it. So a keyword
+        # found also stands for the keywords inside it ("xoxe.xoxb-" holds "xoxb"), and the keywords
+        # that could start inside it and go on beyond ("olive_": "ol" then "live_") are looked up.
+        self._inside = {k: tuple(j for j in by_keyword if j in k) for k in by_keyword}
+        self._overlapping = {k: tuple(j for j in by_keyword if j not in k and any(
+            k.endswith(j[:n]) for n in range(1, min(len(j), len(k))))) for k in by_keyword}
+        self._keywords = re.compile(_trie_pattern(sorted(by_keyword)))
+        self._order = {rule.id: index for index, rule in enumerate(self.rules)}
+
+    def keywords_in(self, low: str) -> set[str]:
+        """The keywords that occur in a lower-cased text.
+
+        No keyword holds a space, so each occurrence lies inside one word of the text: the scan
+        reads each distinct word once (a record repeats most of its words; this halves the cost).
+        """
+        words = "\n".join(set(low.split()))
+        found: set[str] = set()
+        for keyword in set(self._keywords.findall(words)):
+            found.update(self._inside[keyword])
+            found.update(j for j in self._overlapping[keyword] if j in words)
+        return found
+
+    def rules_for(self, low: str) -> list[Rule]:
+        """The rules whose keywords occur in the lower-cased text, in the order of the file."""
+        rules = {rule.id: rule for k in self.keywords_in(low) for rule in self.by_keyword[k]}
+        return sorted(rules.values(), key=lambda r: self._order[r.id])
+
+    def find(self, text: str, low: str | None = None) -> list[RuleHit]:
+        """Every secret the rules find in a text. `low` is the text lower-cased (ASCII letters only
+        are enough: every keyword is ASCII), when the caller has it already."""
+        if low is None:
+            low = text.lower()
+        hits = []
+        for rule in self.rules_for(low):
+            for m in rule.pattern.finditer(text):
+                hit = self._hit(rule, m, text)
+                if hit is not None:
+                    hits.append(hit)
+        return hits
+
+    def _hit(self, rule: Rule, m: re.Match, text: str) -> RuleHit | None:
+        group = rule.secret_group
+        if not group and m.re.groups:
+            group = next((g for g in range(1, m.re.groups + 1) if m.group(g)), 0)
+        start, end = m.span(group)
+        secret = text[start:end].strip("\n")  # gitleaks trims newlines that a pattern took along
+        if not secret:
+            return None
+        start = text.index(secret, start)
+        end = start + len(secret)
+        if rule.entropy and _entropy(secret) <= rule.entropy:
+            return None
+        match = m.group().strip("\n")
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line = text[line_start:line_end if line_end >= 0 else len(text)]
+        if self.allowlist.allows(secret, match, line):
+            return None
+        if any(a.allows(secret, match, line) for a in rule.allowlists):
+            return None
+        return RuleHit(start, end, rule, secret)
+
+
+def _trie_pattern(words: list[str]) -> str:
+    """One regex matching any of the words, factored by common prefixes (a trie): at each text
+    position the engine compares one character per branch instead of trying every word."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # A word ending here may go on into a longer one: try the longer first. An empty
+        # alternative costs the engine less than an optional group.
+        return f"(?:{body}|)" if "" in node else body
+
+    return build(trie)
+
+
+@lru_cache(maxsize=None)
+def load_rules(path: Path = RULES_FILE) -> RuleSet:
+    """The rule set of the data file (read once per process)."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return RuleSet(data)
