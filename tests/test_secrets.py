@@ -20,7 +20,7 @@ from incidentkb.check import check_knowledge_base
 from incidentkb.findings import ERROR, WARNING
 from incidentkb.load import load
 from incidentkb.secrets import (
-    CODES, PERSONAL_CODES, SECRET_CODES, detect, entropy, fingerprint, redact, scan_record_text, scan_text,
+    CODES, OWN_SECRET_CODES, PERSONAL_CODES, detect, entropy, fingerprint, redact, scan_record_text, scan_text,
 )
 
 CASES = Path(__file__).parent / "secrets"
@@ -78,9 +78,10 @@ NOT_SECRETS = cases("not-secrets.yml")
 
 
 def test_the_corpus_has_at_least_25_credentials_covering_every_code():
+    """Every code of our own rules has a case; gitleaks' rules have one each in test_secret_rules.py."""
     assert len(CREDENTIALS) >= 25
     assert len({c["id"] for c in CREDENTIALS + PERSONAL + NOT_SECRETS}) == len(CREDENTIALS + PERSONAL + NOT_SECRETS)
-    assert {c["code"] for c in CREDENTIALS} == set(SECRET_CODES)
+    assert set(OWN_SECRET_CODES) <= {c["code"] for c in CREDENTIALS} <= set(CODES)
     assert {c["where"] for c in CREDENTIALS} == {"body", "code-block", "url", "front-matter"}
     assert len({secret_of(c) for c in CREDENTIALS}) == len(CREDENTIALS)
 

@@ -61,7 +61,9 @@ from urllib.parse import unquote
 
 from .findings import ERROR, WARNING, Finding
 from .frontmatter import split
-from .schema import Choice, Field, ListOf, Object, String, Text
+from .schema import INVALID, Choice, Field, ListOf, Object, String, Text, did_you_mean
+from .secret_rules import load_rules
+from .secret_text import normalise
 from .yamlsafe import MarkedDict, MarkedList, position_of
 
 # ----------------------------------------------------------------------------- thresholds
@@ -119,12 +121,18 @@ _PLACEHOLDER_PARTS = ("${", "$(", "{{", "}}", "{%", "<", ">", "%(", "%s", "xxx",
                       "redacted", "placeholder", "changeme", "change_me", "change-me", "example", "dummy", "your_",
                       "your-", "yourpass", "password", "passw0rd", "secret", "_here", "-here", "replace")
 
-SECRET_CODES = (
+# Our own rules. Their codes are stable: allow-list entries name them.
+OWN_SECRET_CODES = (
     "secret-aws-access-key", "secret-aws-secret-key", "secret-gcp-key", "secret-azure-key", "secret-private-key",
     "secret-github-token", "secret-gitlab-token", "secret-slack-token", "secret-webhook-url", "secret-stripe-key",
     "secret-api-token", "secret-jwt", "secret-password-in-url", "secret-connection-string", "secret-auth-header",
-    "secret-high-entropy",
+    "secret-high-entropy", "secret-sentry-dsn", "secret-docker-config", "secret-password-in-command",
 )
+# gitleaks' rules (secret_rules.py): `secret-` and the rule id. Two ids name what ours do (private-key,
+# jwt) and share the code.
+RULES = load_rules()
+RULE_CODES = tuple(sorted({rule.code for rule in RULES.rules} - set(OWN_SECRET_CODES)))
+SECRET_CODES = OWN_SECRET_CODES + RULE_CODES
 PERSONAL_CODES = ("personal-email", "personal-phone")
 CODES = SECRET_CODES + PERSONAL_CODES
 
@@ -133,11 +141,43 @@ YAML_MARKER_EXAMPLE = '# kb: allow-secret reason="..."'
 
 # ----------------------------------------------------------------------- the policy section
 
+
+class _Code(Choice):
+    """A finding code of the scan: about 250 of them, too many to list in the field reference or a message."""
+
+    @property
+    def label(self):
+        return "a finding code of the secret scan (secret-… or personal-…, as printed by kb check)"
+
+    def convert(self, value, ctx, where):
+        if isinstance(value, str) and value in self.values:
+            return value
+        if not isinstance(value, str):
+            return self.wrong_type(value, ctx, where)
+        close = _close_codes(value, self.values)
+        ctx.report(where, "unknown-value", f"{value!r} is not a code of the secret scan",
+                   (f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else "")
+                   + "Copy the code from the finding (kb check prints it after the level); docs/guide/secrets.md "
+                     "lists them all.")
+        return INVALID
+
+
+def _close_codes(value: str, codes: tuple[str, ...]) -> list[str]:
+    """The codes sharing most words with a mistyped one (secret-aws-key: secret-aws-access-key and
+    secret-aws-secret-key), at most three; else the closest spelling."""
+    words = set(value.lower().split("-"))
+    scores = {code: len(words & set(code.split("-"))) for code in codes}
+    best = max(scores.values(), default=0)
+    if best >= 2:
+        return sorted((c for c, n in scores.items() if n == best), key=lambda c: (len(c), c))[:3]
+    suggestion = did_you_mean(value, codes)
+    return [suggestion] if suggestion else []
+
 POLICY_SECRETS = Object([
     Field("allow", ListOf(Object([
         Field("path", String(label="a path glob"), "Files it applies to: a path relative to the knowledge base, "
               "where * and ? match any characters (also '/').", "incidents/2025/INC-2025-031-*.md", required=True),
-        Field("code", Choice(CODES), "Only findings with this code (default: any).", "secret-aws-access-key"),
+        Field("code", _Code(CODES), "Only findings with this code (default: any).", "secret-aws-access-key"),
         Field("match", String(r"sha256:[0-9a-f]{8,64}", "sha256: and at least 8 hex digits, as printed in the "
                               "finding's hint", "a fingerprint"),
               "Only this secret: its fingerprint from the finding's hint (default: any in the file).",
@@ -263,6 +303,18 @@ def _has_run(value: str, length: int = RUN_LENGTH) -> bool:
     return False
 
 
+_TEMPLATE_PARTS = ("{", "}", "<", ">", "$(", "%(", "...", "…", "***", "•", "changeme", "placeholder", "redacted",
+                   "your_", "your-", "example")
+
+
+def _is_template(token: str) -> bool:
+    """A match of a vendor's rule that stands for a secret: a template (`user:{password}`,
+    `<token>`), a mask, or a word such as changeme. Narrower than _is_placeholder, whose words
+    (secret, password) occur in real tokens (AGE-SECRET-KEY-1...)."""
+    low = token.lower()
+    return any(part in low for part in _TEMPLATE_PARTS)
+
+
 def _is_placeholder(value: str) -> bool:
     """A value that stands for a secret: a word such as password, a variable, a template, a mask."""
     low = value.lower().strip()
@@ -328,8 +380,9 @@ class Hit:
     code: str
     kind: str
     secret: str
-    # Lower wins when two hits overlap: 0 fixed formats, 1 credentials found by their context,
-    # 2 generic assignments, 3 personal data.
+    # Lower wins when two hits overlap: 0 our fixed formats, 1 our credentials found by their
+    # context, 2 gitleaks' rules, 3 generic assignments, 4 personal data. Ours first keeps the
+    # codes allow-lists name; a vendor's rule before the generic one says what the secret is.
     rank: int = 0
 
     @property
@@ -397,6 +450,10 @@ _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10
 _URL_PASSWORD = re.compile(r"://(?P<user>[^\s:/?#@'\"<>()\[\]{}|\\^`]*):(?P<password>[^\s/?#'\"<>()\[\]{}|\\^`]+)"
                            r"@(?=[A-Za-z0-9\[_])")
 _HOST = re.compile(r"[A-Za-z0-9.-]+")
+# A Sentry DSN: https://<public key, 32 hex>[:<secret key>]@<host>/<project number>. Anyone with it can
+# send events to the project (and read the secret key of the old form).
+_SENTRY_DSN = re.compile(r"https?://(?P<key>[0-9a-f]{32})(?::[0-9a-f]{32})?@[A-Za-z0-9.-]+(?::[0-9]+)?"
+                         r"/(?:[A-Za-z0-9._-]+/)*[0-9]+(?![A-Za-z0-9/._-])")
 _AZURE_SAS = re.compile(r"[?&]sig=(?P<value>[A-Za-z0-9%+/]{30,}(?:%3D|=){0,2})")
 _CONN_SIBLING = re.compile(r"(?i)(?<![A-Za-z0-9_])(?:server|data source|host|hostaddr|address|addr|user id|uid|user"
                            r"|username|database|initial catalog|dbname|port|sslmode|provider|driver)[ \t]*=")
@@ -505,8 +562,13 @@ def _jwts(text: str) -> list[Hit]:
 
 
 def _urls(text: str) -> list[Hit]:
-    """Passwords in URLs (scheme://user:password@host), webhook URLs and Azure SAS signatures."""
+    """Passwords in URLs (scheme://user:password@host), webhook URLs, Sentry DSNs and Azure SAS signatures."""
     hits = []
+    if "@" in text:
+        for m in _SENTRY_DSN.finditer(text):
+            if not _is_dummy(m.group("key")):
+                hits.append(Hit(m.start("key"), m.end("key"), "secret-sentry-dsn", "Sentry DSN (client key)",
+                                m.group("key")))
     for fmt in _WEBHOOKS:
         if fmt.triggers[0] in text:
             hits += [Hit(m.start(), m.end(), fmt.code, fmt.kind, m.group()) for m in fmt.pattern.finditer(text)
@@ -589,7 +651,7 @@ def _assignment_at(text: str, low: str, index: int, after: int) -> Hit | None:
               and entropy(value) >= KEY_BLOB_ENTROPY):
         return None  # a name that only ends in "key": only a private-key-like blob counts
     kind = f"{'password' if password else 'secret'} assigned to {name!r}"
-    return Hit(start, end, "secret-high-entropy", kind, value, 2)
+    return Hit(start, end, "secret-high-entropy", kind, value, 3)
 
 
 def _auth_headers(text: str) -> list[Hit]:
@@ -610,6 +672,73 @@ def _auth_headers(text: str) -> list[Hit]:
         hits.append(Hit(m.start("value"), m.end("value"), "secret-auth-header",
                         f"{scheme} credentials in an Authorization header", value, 1))
     return hits
+
+
+# Passwords given on a command line: `curl -u user:password`, `ldapsearch -w password` (-W prompts),
+# `mysql -ppassword` (with a space, -p prompts), `sshpass -p password`, `redis-cli -a password`,
+# `--password password` and `--password=password` of any command. A command goes on over lines
+# that end in a backslash.
+_ARGS = r"(?:[^\n]|(?<=\\)\n)*?"
+_COMMAND_PASSWORD = re.compile(
+    r"(?:\bcurl\b" + _ARGS + r"[ \t](?:-u|--user)(?:[ \t]+|=)(?P<q>[\"']?)[^\s:\"'$]+:"
+    r"|\bldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)\b" + _ARGS + r"[ \t]-w[ \t]*"
+    r"|\b(?:mysql|mysqldump|mysqladmin|mariadb)\b" + _ARGS + r"[ \t]-p(?=[^\s-])"
+    r"|\bsshpass\b" + _ARGS + r"[ \t]-p[ \t]*"
+    r"|\bredis-cli\b" + _ARGS + r"[ \t]-a[ \t]+"
+    r"|(?<![\w-])--pass(?:word|wd)?(?:[ \t]+|=))"
+    r"(?:\"(?P<dq>[^\"\n]{1,200})\"|'(?P<sq>[^'\n]{1,200})'|(?P<bare>[^\s\"'|;&<>`)]{1,200}))"
+)
+_COMMAND_WORDS = ("curl", "ldap", "mysql", "mariadb", "sshpass", "redis-cli", "--pass")
+
+
+def _commands(text: str, low: str) -> list[Hit]:
+    hits = []
+    if not any(word in low for word in _COMMAND_WORDS):
+        return hits
+    for m in _COMMAND_PASSWORD.finditer(text):
+        group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
+        value = m.group(group)
+        if m.group("q") and value.endswith(m.group("q")):  # curl -u 'user:password'
+            value = value[:-1]
+        if _is_placeholder(value) or not _random_enough(value, password=True):
+            continue
+        start = m.start(group)
+        hits.append(Hit(start, start + len(value), "secret-password-in-command", "password on a command line",
+                        value, 1))
+    return hits
+
+
+# Docker's config.json (and a Kubernetes Secret's .dockerconfigjson) keep registry credentials as
+# base64 of user:password under "auths" -> registry -> "auth".
+_DOCKER_AUTH = re.compile(r'"auth"[ \t]*:[ \t]*"(?P<value>[A-Za-z0-9+/]{8,}={0,2})"')
+_DOCKER_CONFIG_B64 = re.compile(r"eyJhdXRocyI6[A-Za-z0-9+/]{20,}={0,2}")  # base64 of '{"auths":'
+
+
+def _docker_configs(text: str) -> list[Hit]:
+    hits = []
+    for m in _DOCKER_AUTH.finditer(text):
+        if _user_password(m.group("value")):
+            hits.append(Hit(m.start("value"), m.end("value"), "secret-docker-config",
+                            "registry credentials in a Docker config (auths)", m.group("value"), 1))
+    if "eyJhdXRocyI6" in text:
+        for m in _DOCKER_CONFIG_B64.finditer(text):
+            decoded = _b64decode(m.group())
+            inner = decoded.decode("utf-8", "replace") if decoded else ""
+            if any(_user_password(a.group("value")) for a in _DOCKER_AUTH.finditer(inner)):
+                hits.append(Hit(m.start(), m.end(), "secret-docker-config",
+                                "base64-encoded Docker config with registry credentials", m.group(), 1))
+    return hits
+
+
+def _user_password(value: str) -> bool:
+    """Whether base64 text decodes to user:password with a password that is not a placeholder."""
+    decoded = _b64decode(value)
+    try:
+        user, _, password = decoded.decode("ascii").partition(":") if decoded else ("", "", "")
+    except UnicodeDecodeError:
+        return False
+    return bool(user) and user.isprintable() and len(password) >= 4 and password.isprintable() \
+        and not _is_placeholder(password)
 
 
 def _emails(text: str, role_addresses: frozenset[str]) -> list[Hit]:
@@ -633,7 +762,7 @@ def _emails(text: str, role_addresses: frozenset[str]) -> list[Hit]:
         before = text[max(0, begin - 7):begin]
         if before.endswith("/") or (before.endswith(":") and not before.lower().endswith("mailto:")):
             continue  # the user of a URL (https://user@host, scheme://user:password@host) or of scp (git@host:repo)
-        hits.append(Hit(begin, m.end(), "personal-email", "e-mail address", text[begin:m.end()], 3))
+        hits.append(Hit(begin, m.end(), "personal-email", "e-mail address", text[begin:m.end()], 4))
     return hits
 
 
@@ -657,12 +786,12 @@ def _phones(text: str) -> list[Hit]:
             separated = any(not c.isdigit() for c in number[1:])
             if len(digits) < 8 or (not separated and len(digits) < 10) or _fictional_phone(digits):
                 continue
-            hits.append(Hit(start, m.end(), "personal-phone", "phone number", number, 3))
+            hits.append(Hit(start, m.end(), "personal-phone", "phone number", number, 4))
     if "(" in text:
         for m in _PHONE_US.finditer(text):
             before = text[m.start() - 1] if m.start() else " "
             if not before.isalnum() and not _fictional_phone("1" + "".join(c for c in m.group() if c.isdigit())):
-                hits.append(Hit(m.start(), m.end(), "personal-phone", "phone number", m.group(), 3))
+                hits.append(Hit(m.start(), m.end(), "personal-phone", "phone number", m.group(), 4))
     return hits
 
 
@@ -678,9 +807,32 @@ def _fictional_phone(digits: str) -> bool:
 def detect(text: str, personal: bool = True, role_addresses: frozenset[str] = ROLE_ADDRESSES) -> list[Hit]:
     """Every secret (and, with `personal`, every e-mail address and phone number) in a text, in order.
 
-    A text with nothing suspicious costs a few fast scans (see _GATES and _SECRET_WORDS).
-    Overlapping hits keep the most specific one: a password in a connection string is
-    not also a generic assignment, a password in a URL not also an e-mail address.
+    The text is read as written and as a reader sees it (secret_text.normalise: entities
+    decoded, invisible characters and emphasis markers inside a token dropped). A hit in the
+    second counts only where the first has none, with its span mapped back to the source.
+    """
+    hits = _detect(text, personal, role_addresses)
+    rendered = normalise(text)
+    if rendered is None:
+        return hits
+    more = []
+    for hit in _detect(rendered.text, personal, role_addresses):
+        start, end = rendered.source_start(hit.start), rendered.source_end(hit.end)
+        if not any(start < h.end and h.start < end for h in hits):
+            more.append(Hit(start, end, hit.code, hit.kind + _DISGUISED, hit.secret, hit.rank))
+    return sorted(hits + more, key=lambda h: (h.start, h.end)) if more else hits
+
+
+_DISGUISED = " (written with HTML entities, invisible characters or Markdown markers inside it)"
+
+
+def _detect(text: str, personal: bool, role_addresses: frozenset[str]) -> list[Hit]:
+    """detect() on the text as it is.
+
+    A text with nothing suspicious costs a few fast scans (see _GATES and _SECRET_WORDS) and
+    the keyword scan of gitleaks' rules. Overlapping hits keep the most specific one: a
+    password in a connection string is not also a generic assignment, a password in a URL
+    not also an e-mail address.
     """
     hits: list[Hit] = []
     if any(char in text and gate.search(text) for char, gate in _GATES):
@@ -694,6 +846,11 @@ def detect(text: str, personal: bool = True, role_addresses: frozenset[str] = RO
     if len(low) != len(text):  # a few characters lower-case to two (İ): keep offsets by lowering ASCII only
         low = text.translate(_ASCII_LOWER)
     hits += _assignments(text, low)
+    hits += _commands(text, low)
+    if '"auth' in text or "eyJhdXRocyI6" in text:
+        hits += _docker_configs(text)
+    hits += [Hit(h.start, h.end, h.rule.code, h.rule.kind, h.secret, 2) for h in RULES.find(text, low)
+             if not _is_dummy(h.secret) and not _is_template(h.secret)]
     if personal:
         if "@" in text:
             hits += _emails(text, role_addresses)
