@@ -48,7 +48,8 @@ SKIP = {
         "BEGIN line; gitleaks' rule also matched a sentence that names the BEGIN and END lines"),
     "generic-api-key": (
         "any `name = value` whose name says key, token, secret or password: our own generic check "
-        "(secret-high-entropy) does this job, knowing placeholders, identifiers and paths in Markdown and YAML"),
+        "(secret-high-entropy) does this job, knowing placeholders, identifiers and paths in Markdown and YAML; "
+        "gitleaks' rule flagged a pagination token (NextToken: eyJ...) among our look-alikes"),
 }
 
 # Short names of the kind of credential, where gitleaks' description does not yield one.

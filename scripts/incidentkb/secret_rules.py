@@ -100,6 +100,7 @@ class RuleHit:
     end: int
     rule: Rule
     secret: str
+    match_start: int  # where the rule's whole match starts: before the secret for rules that name a vendor
 
 
 class RuleSet:
@@ -173,7 +174,7 @@ class RuleSet:
             return None
         if any(a.allows(secret, match, line) for a in rule.allowlists):
             return None
-        return RuleHit(start, end, rule, secret)
+        return RuleHit(start, end, rule, secret, m.start())
 
 
 def _trie_pattern(words: list[str]) -> str:

@@ -303,6 +303,16 @@ def _has_run(value: str, length: int = RUN_LENGTH) -> bool:
     return False
 
 
+def _names_no_secret(hit, low: str) -> bool:
+    """A vendor's rule matched `name = value` where the name holds something about a secret, not
+    one (HEROKU_APP_ID = <uuid>, by the same names as _assignment_at), unless the rule is about
+    an id itself (adobe-client-id)."""
+    if hit.match_start >= hit.start or hit.rule.id.endswith("-id"):
+        return False
+    name = low[hit.match_start:hit.start].rstrip(" \t'\"`=:>,|?")
+    return bool(name) and bool(_NOT_SECRET_NAMES.search(name.rstrip("_.-")))
+
+
 _TEMPLATE_PARTS = ("{", "}", "<", ">", "$(", "%(", "...", "…", "***", "•", "changeme", "placeholder", "redacted",
                    "your_", "your-", "example")
 
@@ -850,7 +860,7 @@ def _detect(text: str, personal: bool, role_addresses: frozenset[str]) -> list[H
     if '"auth' in text or "eyJhdXRocyI6" in text:
         hits += _docker_configs(text)
     hits += [Hit(h.start, h.end, h.rule.code, h.rule.kind, h.secret, 2) for h in RULES.find(text, low)
-             if not _is_dummy(h.secret) and not _is_template(h.secret)]
+             if not _is_dummy(h.secret) and not _is_template(h.secret) and not _names_no_secret(h, low)]
     if personal:
         if "@" in text:
             hits += _emails(text, role_addresses)
