@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidentkb.secret_rules import RULES_FILE, load_rules
+from incidentkb.secret_rules import RULES_FILE, RuleSet, load_rules
 from incidentkb.secret_text import normalise
 from incidentkb.secrets import CODES, RULES, _is_dummy, _is_template, _names_no_secret, detect, scan_text
 
@@ -171,11 +172,20 @@ def test_every_rule_finds_a_positive_example(rule_id):
 KEYWORDS = sorted(load_rules().by_keyword)
 
 
+def test_the_keyword_scan_uses_the_automaton():
+    assert load_rules()._automaton is not None  # ahocorasick-rs is a dependency; the regex is the fallback
+
+
+REGEX_SCAN = RuleSet(yaml.safe_load(RULES_FILE.read_text(encoding="utf-8")), automaton=False)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(KEYWORDS) | st.sampled_from(["", " ", "x", "_", "-", ".", "e", "s", "ol", "xo"]),
                 max_size=12).map("".join))
 def test_the_keyword_scan_finds_exactly_the_keywords_in_the_text(text):
-    assert load_rules().keywords_in(text) == {k for k in KEYWORDS if k in text}
+    expected = {k for k in KEYWORDS if k in text}
+    assert load_rules().keywords_in(text) == expected
+    assert REGEX_SCAN.keywords_in(text) == expected
 
 
 def test_clean_text_runs_no_rule():

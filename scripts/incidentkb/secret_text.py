@@ -29,13 +29,13 @@ from bisect import bisect_right
 
 INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
 _INVISIBLE_TABLE = {ord(c): None for c in INVISIBLE}
-_CHANGES = re.compile(
-    r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
-    r"|[" + INVISIBLE + r"]+"
-    r"|(?<=[A-Za-z0-9])(?:\*+|`+|_{2,})(?=[A-Za-z0-9])"
-)
-# Cheap tests for the three, so that most texts are not searched at all.
-_MARKER_BETWEEN = re.compile(r"[A-Za-z0-9](?:\*|`|__)")
+# Searches that each start with a literal, which Python's re skips to as fast as str.find. One
+# pattern of alternatives, a set of characters or a lookbehind first makes it try every position
+# instead: 0.65 ms on a 5 kB record as one pattern, 0.06 ms for just [*`_], 0.002 ms for a literal.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_INVISIBLES = re.compile("[" + INVISIBLE + "]+")  # only run on non-ASCII text
+_MARKER_RUNS = (re.compile(r"\*\**"), re.compile(r"``*"), re.compile(r"___*"))
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 class Normalised:
@@ -65,35 +65,40 @@ class Normalised:
 
 def normalise(text: str) -> Normalised | None:
     """The text as rendered (see the module docstring), or None when that is the text itself."""
-    if "&" not in text and not _has_invisible(text) and not _MARKER_BETWEEN.search(text):
+    edits = _edits(text)
+    if not edits:
         return None
     out: list[str] = []
     pieces: list[tuple[int, int, int, bool]] = []
-    length = 0
-    position = 0
-    for m in _CHANGES.finditer(text):
-        found = m.group()
-        if found.startswith("&"):
-            replacement = html.unescape(found).translate(_INVISIBLE_TABLE)
-            if replacement == found:
-                continue  # not an entity the browser knows: shown as written
-        else:
-            replacement = ""
-        if m.start() > position:
-            pieces.append((length, position, m.start(), False))
-            out.append(text[position:m.start()])
-            length += m.start() - position
+    length = position = 0
+    for start, end, replacement in edits:
+        if start > position:
+            pieces.append((length, position, start, False))
+            out.append(text[position:start])
+            length += start - position
         if replacement:
-            pieces.append((length, m.start(), m.end(), True))
+            pieces.append((length, start, end, True))
             out.append(replacement)
             length += len(replacement)
-        position = m.end()
-    if not pieces and position == 0:
-        return None
+        position = end
     pieces.append((length, position, len(text), False))
     out.append(text[position:])
     return Normalised("".join(out), pieces)
 
 
-def _has_invisible(text: str) -> bool:
-    return not text.isascii() and any(c in text for c in INVISIBLE)
+def _edits(text: str) -> list[tuple[int, int, str]]:
+    """What normalise() changes: (start, end, replacement), in order, not overlapping."""
+    edits = []
+    if "&" in text:
+        for m in _ENTITY.finditer(text):
+            replacement = html.unescape(m.group()).translate(_INVISIBLE_TABLE)
+            if replacement != m.group():  # else not an entity the browser knows: shown as written
+                edits.append((m.start(), m.end(), replacement))
+    if not text.isascii():
+        edits += [(m.start(), m.end(), "") for m in _INVISIBLES.finditer(text)]
+    for pattern in _MARKER_RUNS:
+        for m in pattern.finditer(text):
+            start, end = m.start(), m.end()
+            if start and end < len(text) and text[start - 1] in _ALNUM and text[end] in _ALNUM:
+                edits.append((start, end, ""))
+    return sorted(edits)

@@ -1,0 +1,101 @@
+"""Benchmark: the secret scan of `kb check`, this version against an earlier one, in the same run.
+
+    .venv/bin/python scripts/benchmarks/bench_secrets.py --baseline REV [--size 10000] [--repeat 5]
+
+REV is a git revision whose scripts/incidentkb/secrets.py is the "before" (for issue 18: the
+commit before gitleaks' rules came in). The script loads that file as a module of the
+installed package, so both versions scan the same loaded knowledge base in the same process,
+alternating runs; it prints the best and the median of --repeat runs of each:
+- scan_knowledge_base() over the synthetic knowledge base of --size incidents (cached under
+  .cache/bench/, the one bench_check.py uses): re-reading every file included, as in kb check;
+- scan_record_text() over every file of the shared corpora (../shared/corpus), when present:
+  real vocabulary, where more of gitleaks' keywords occur than in the synthetic text.
+The machine may be shared: compare the two columns of one run, not runs of different days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_check import knowledge_base  # noqa: E402
+
+import incidentkb  # noqa: E402
+from incidentkb import secrets as current  # noqa: E402
+from incidentkb.load import load  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def baseline_module(revision: str):
+    """secrets.py of an earlier revision, imported as incidentkb._secrets_baseline (its relative
+    imports then resolve to the installed package)."""
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:scripts/incidentkb/secrets.py"],
+                            check=True, capture_output=True, text=True).stdout
+    folder = Path(tempfile.mkdtemp(prefix="bench-secrets-"))
+    path = folder / "_secrets_baseline.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"{incidentkb.__name__}._secrets_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def timings(funcs: dict, repeat: int) -> dict[str, list[float]]:
+    """Run each function `repeat` times, alternating between them; the seconds of each run."""
+    out = {name: [] for name in funcs}
+    for _ in range(repeat):
+        for name, func in funcs.items():
+            gc.collect()
+            start = time.perf_counter()
+            func()
+            out[name].append(time.perf_counter() - start)
+    return out
+
+
+def report(title: str, runs: dict[str, list[float]], count: int) -> None:
+    print(title)
+    for name, seconds in runs.items():
+        best, median = min(seconds), statistics.median(seconds)
+        print(f"  {name:<9} best {best:7.3f}s  median {median:7.3f}s  = {best / count * 1e6:6.0f} µs per file")
+    before, after = (min(v) for v in runs.values())
+    print(f"  after/before (best): {after / before:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", required=True, help="git revision of the 'before' secrets.py")
+    parser.add_argument("--size", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    before = baseline_module(args.baseline)
+
+    root = knowledge_base(args.size)
+    kb, _ = load(root)
+    assert before.scan_knowledge_base(kb) == current.scan_knowledge_base(kb) == []  # also warms the page cache
+    runs = timings({"before": lambda: before.scan_knowledge_base(kb),
+                    "after": lambda: current.scan_knowledge_base(kb)}, args.repeat)
+    report(f"scan_knowledge_base, {len(kb.incidents):,} synthetic incidents:", runs, len(kb.incidents))
+
+    if CORPUS.is_dir():
+        files = [(p.relative_to(CORPUS).as_posix(), p.read_text(encoding="utf-8")) for p in sorted(CORPUS.rglob("*"))
+                 if p.is_file() and p.suffix in ("", ".md", ".yaml") and p.name != "LICENSE"]
+        runs = timings({"before": lambda: [before.scan_record_text(t, r) for r, t in files],
+                        "after": lambda: [current.scan_record_text(t, r) for r, t in files]}, args.repeat)
+        size = sum(len(t) for _, t in files) / len(files)
+        report(f"scan_record_text, {len(files)} files of the shared corpora (mean {size:,.0f} characters):",
+               runs, len(files))
+
+
+if __name__ == "__main__":
+    main()
