@@ -188,6 +188,17 @@ def test_the_keyword_scan_finds_exactly_the_keywords_in_the_text(text):
     assert REGEX_SCAN.keywords_in(text) == expected
 
 
+def test_keywords_that_overlap_are_all_found():
+    """"adafruit" + "est_" holds test_ as well: the scan moves on past adafruit, the lookup finds it."""
+    rules = load_rules()
+    for keyword, others in rules._overlapping.items():
+        for other in others:
+            overlap = max(n for n in range(1, min(len(keyword), len(other))) if keyword.endswith(other[:n]))
+            text = keyword + other[overlap:]
+            expected = {k for k in KEYWORDS if k in text}
+            assert rules.keywords_in(text) == expected == REGEX_SCAN.keywords_in(text), text
+
+
 def test_clean_text_runs_no_rule():
     text = "The checkout pods restarted after the deploy; we rolled back at 09:40 and latency recovered.\n"
     assert load_rules().rules_for(text.lower()) == []
