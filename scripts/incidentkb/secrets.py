@@ -16,13 +16,22 @@ What is found (the codes are stable; allow-list entries name them)
 - Credentials in context: AWS secret keys (40 characters assigned to an aws...secret
   name), Azure storage keys (AccountKey=, SharedAccessKey=, SAS signatures), passwords in
   URLs (scheme://user:password@host), connection strings (Password=/Pwd= next to
-  Server=, Host=, User Id=, ...), Authorization headers (Bearer, Basic).
+  Server=, Host=, User Id=, ...), Authorization headers (Bearer, Basic), Sentry DSNs,
+  Docker config auths (also base64-encoded in a Kubernetes Secret), passwords on command
+  lines (curl -u, ldapsearch -w, mysql -p..., sshpass -p, redis-cli -a, --password).
+- gitleaks' rule set (secret_rules.py, data/secret_rules.yml): about 215 vendor formats
+  (Grafana, Vault, DigitalOcean, Hugging Face, Shopify, Twilio, age, ...), code
+  `secret-<gitleaks rule id>`. Where one of our rules finds the same text, ours is reported.
 - Generic assignments `name = value` or `name: value` whose name says password, passphrase,
   pwd, secret, token, credential or ...key, when the value looks random (HIGH_ENTROPY below).
 - Personal data (warnings): e-mail addresses and phone numbers (+49 30 1234567,
   +1-555-867-5309, (555) 867-5309), except in the fields meant for names and contacts
   (PERSONAL_DATA_FIELDS), role and team addresses (ROLE_ADDRESSES), example domains and
   numbers reserved for fiction.
+
+Everything is also looked for in the text as a reader sees it (secret_text.py): HTML entities
+decoded, invisible characters and emphasis markers inside a token dropped; a finding there
+points at the source.
 
 Placeholders are not secrets: `user:password@`, `${PASSWORD}`, `<password>`, `****`, `xxx`,
 `changeme`, a value that is a variable, a path or a Kubernetes-style name. Format-matched
@@ -41,8 +50,9 @@ No finding ever shows the secret: the message shows its first four characters (o
 secrets of 16 characters or more, where they are the public type prefix) and its length.
 
 Speed matters (kb check on 10,000 incidents): each family of patterns runs only when the text
-holds its literal trigger, found by a few fast scans (see _GATES and _SECRET_WORDS), so a
-clean file costs a handful of scans. docs/guide/secrets.md is the user's documentation.
+holds its literal trigger, found by a few fast scans (see _GATES and _SECRET_WORDS), and
+gitleaks' rules only when one of their keywords occurs (one pass of an Aho-Corasick automaton),
+so a clean file costs a handful of scans. docs/guide/secrets.md is the user's documentation.
 """
 
 from __future__ import annotations
@@ -703,7 +713,8 @@ _COMMAND_WORDS = ("curl", "ldap", "mysql", "mariadb", "sshpass", "redis-cli", "-
 
 def _commands(text: str, low: str) -> list[Hit]:
     hits = []
-    if not any(word in low for word in _COMMAND_WORDS):
+    # Every form has an option after a space; most records have none, and one search says so.
+    if (" -" not in text and "\t-" not in text) or not any(word in low for word in _COMMAND_WORDS):
         return hits
     for m in _COMMAND_PASSWORD.finditer(text):
         group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
