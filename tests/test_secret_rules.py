@@ -162,6 +162,9 @@ def test_every_rule_finds_a_positive_example(rule_id):
                 and not _is_dummy(h.secret) and not _is_template(h.secret) and not _names_no_secret(h, text.lower())]
         if hits:
             assert any(h.start < start + len(example) and start < h.end for h in detect(text, personal=False))
+            # Rules tried only where a keyword starts (Rule.anchors) find what the whole regex finds.
+            assert [m.span() for m in rule.finditer(text, text.lower())] == [
+                m.span() for m in rule.pattern.finditer(text)]
             return
         tried.append(example)
     pytest.fail(f"no example of {rule_id} was found; tried e.g. {tried[:2]!r}")
@@ -197,6 +200,19 @@ def test_keywords_that_overlap_are_all_found():
             text = keyword + other[overlap:]
             expected = {k for k in KEYWORDS if k in text}
             assert rules.keywords_in(text) == expected == REGEX_SCAN.keywords_in(text), text
+
+
+def test_rules_tried_where_their_keywords_start_find_what_their_regex_finds():
+    """On text that holds every keyword several times, around examples of every rule."""
+    rng = random.Random(7)
+    examples = [example_for(rule.pattern, rng) for rule in RULES.rules]
+    text = "\n".join(f"{k} {examples[i % len(examples)]} x{k.upper()}{examples[-1 - i % len(examples)]}"
+                     for i, k in enumerate(KEYWORDS * 2))
+    low = text.lower()
+    anchored = [rule for rule in RULES.rules if rule.anchors]
+    assert len(anchored) > 150
+    for rule in anchored:
+        assert [m.span() for m in rule.finditer(text, low)] == [m.span() for m in rule.pattern.finditer(text)], rule
 
 
 def test_clean_text_runs_no_rule():
@@ -248,3 +264,15 @@ def test_a_disguised_secret_is_reported_at_its_source_line_without_showing_it():
     assert (finding.line, finding.column, finding.code) == (3, 16, "secret-github-token")
     assert "HTML entities" in finding.message
     assert token not in finding.message + finding.hint and token[4:] not in finding.message + finding.hint
+
+
+def test_the_guide_names_the_source_every_rule_and_every_code():
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "guide" / "secrets.md").read_text(encoding="utf-8")
+    rules = load_rules()
+    assert rules.source["version"] in guide and rules.source["commit"] in guide and "MIT" in guide
+    assert f"{len(rules.rules)} of its" in guide
+    missing = [r.id for r in rules.rules if f"`{r.id}`" not in guide]
+    assert missing == [], "docs/guide/secrets.md: list these rules under 'All rules run'"
+    from incidentkb.secrets import OWN_SECRET_CODES, PERSONAL_CODES
+
+    assert [c for c in OWN_SECRET_CODES + PERSONAL_CODES if f"`{c}`" not in guide] == []
