@@ -82,7 +82,7 @@ class Rule:
     """One converted gitleaks rule; its regex is compiled on first use."""
 
     __slots__ = ("id", "code", "kind", "keywords", "source", "entropy", "secret_group", "allowlists", "_pattern",
-                 "_probe", "_anchors")
+                 "_probe", "_anchors", "_exact")
 
     def __init__(self, data: dict):
         self.id: str = data["id"]
@@ -96,6 +96,7 @@ class Rule:
         self._pattern: re.Pattern | None = None
         self._probe: re.Pattern | None = None
         self._anchors: tuple[str, ...] | None = None
+        self._exact: tuple[str, ...] = ()
 
     @property
     def pattern(self) -> re.Pattern:
@@ -116,33 +117,37 @@ class Rule:
 
     @property
     def anchors(self) -> tuple[str, ...]:
-        """The keywords every match starts with (lower-cased), or () when a match may start
-        otherwise. Most rules start with their keyword (`glsa_`, `hvs.`, a vendor's name once the
-        left context is dropped): those are tried only where a keyword occurs (finditer)."""
+        """The texts every match starts with, lower-cased, or () when a match may start with
+        anything. Most rules start with a literal (`glsa_`, `hvs.`, a vendor's name once the left
+        context is dropped): those are tried only where it occurs (finditer)."""
         if self._anchors is None:
-            starts, _ = _literal_starts(sre_parse.parse(self.source, re.ASCII))
-            fits = bool(starts) and all(any(s.lower().startswith(k) for k in self.keywords) for s in starts)
-            self._anchors = tuple(self.keywords) if fits else ()
+            parsed = sre_parse.parse(self.source, re.ASCII)
+            starts, _, exact = _literal_starts(parsed, bool(parsed.state.flags & re.IGNORECASE))
+            self._anchors = tuple(sorted({start.lower() for start in starts}))
+            self._exact = tuple(sorted(starts)) if exact else ()
         return self._anchors
 
     def finditer(self, text: str, low: str):
-        """The matches of the pattern, as pattern.finditer(text) gives them."""
-        if not self.anchors:
+        """The matches of the pattern in the text, as pattern.finditer(text) gives them; `low` is
+        the text lower-cased with the same offsets."""
+        anchors = self.anchors
+        if not anchors:
             if self.probe is not None and self.probe.search(text) is None:
                 return
             yield from self.pattern.finditer(text)
             return
-        # Every match starts where a keyword does: try those places only, in order, past the last match.
+        # Every match starts where an anchor does: try those places only, in order, past the last match.
         starts = set()
-        for keyword in self.anchors:
-            at = low.find(keyword)
+        for anchor in anchors:
+            at = low.find(anchor)
             while at >= 0:
                 starts.add(at)
-                at = low.find(keyword, at + 1)
+                at = low.find(anchor, at + 1)
+        exact = self._exact  # the starts as written, when the pattern matches them in this case only
         end = 0
         match = self.pattern.match
         for at in sorted(starts):
-            if at < end:
+            if at < end or (exact and not text.startswith(exact, at)):
                 continue
             m = match(text, at)
             if m is not None:
@@ -153,30 +158,39 @@ class Rule:
         return f"Rule({self.id!r})"
 
 
-def _literal_starts(items) -> tuple[set[str], bool]:
-    """The literal texts a match of the parsed pattern must start with (case as written), and
-    whether the whole pattern is that literal text. An empty set: it may start with anything."""
+def _literal_starts(items, ignorecase: bool) -> tuple[set[str], bool, bool]:
+    """The literal texts a match of the parsed pattern must start with (as written); whether the
+    whole pattern is that literal text; whether they match only in the case written (no letter
+    of them under a case-insensitive flag). An empty set: a match may start with anything."""
     out = {""}
+    exact = True
 
-    def stop() -> tuple[set[str], bool]:  # what is known so far: no start at all when some is empty
-        return (out if all(out) else set()), False
+    def stop() -> tuple[set[str], bool, bool]:  # what is known so far: no start at all when some is empty
+        return (out if all(out) else set()), False, exact
 
     for op, av in items:
         if op is sre_parse.AT:
             continue
         if op is sre_parse.LITERAL:
-            out = {p + chr(av) for p in out}
+            char = chr(av)
+            exact = exact and not (ignorecase and char.lower() != char.upper())
+            out = {p + char for p in out}
             continue
         if op is sre_parse.SUBPATTERN or op is sre_parse.BRANCH:
-            parts = [_literal_starts(av[3])] if op is sre_parse.SUBPATTERN else [_literal_starts(a) for a in av[1]]
-            if any(not starts for starts, _ in parts):
+            if op is sre_parse.SUBPATTERN:
+                inner = (ignorecase or bool(av[1] & re.IGNORECASE)) and not av[2] & re.IGNORECASE
+                parts = [_literal_starts(av[3], inner)]
+            else:
+                parts = [_literal_starts(alternative, ignorecase) for alternative in av[1]]
+            if any(not starts for starts, _, _ in parts):
                 return stop()
-            out = {p + q for p in out for starts, _ in parts for q in starts}
-            if all(complete for _, complete in parts):
+            out = {p + q for p in out for starts, _, _ in parts for q in starts}
+            exact = exact and all(e for _, _, e in parts)
+            if all(complete for _, complete, _ in parts):
                 continue
-            return out, False
+            return out, False, exact
         return stop()
-    return out, True
+    return out, True, exact
 
 
 @dataclass(frozen=True)
@@ -211,6 +225,9 @@ class RuleSet:
         self._inside = {k: tuple(j for j in by_keyword if j in k) for k in by_keyword}
         self._overlapping = {k: tuple(j for j in by_keyword if j not in k and any(
             k.endswith(j[:n]) for n in range(1, min(len(j), len(k))))) for k in by_keyword}
+        self._overlap_at = {k: tuple((j, j.encode(), offset) for j in self._overlapping[k]
+                                     for offset in range(1, len(k)) if j.startswith(k[offset:]))
+                            for k in by_keyword}
         self._keyword_list = sorted(by_keyword)
         self._automaton = None
         if automaton and ahocorasick_rs is not None:
@@ -224,14 +241,17 @@ class RuleSet:
     def keywords_in(self, low: str) -> set[str]:
         """The keywords that occur in a lower-cased text. Exact: a test compares the result with a
         search for every keyword, for both ways of scanning."""
-        if self._automaton is not None:
-            listed = self._keyword_list
-            matches = self._automaton.find_matches_as_indexes(low.encode("utf-8", "surrogatepass"))
-            keywords = {listed[index] for index, _, _ in matches}
-        else:
-            keywords = set(self._keywords.findall(low))
         found: set[str] = set()
-        for keyword in keywords:
+        if self._automaton is not None:
+            listed, overlaps = self._keyword_list, self._overlap_at
+            data = low.encode("utf-8", "surrogatepass")
+            for index, start, _ in self._automaton.find_matches_as_indexes(data):
+                keyword = listed[index]
+                found.update(self._inside[keyword])
+                # A keyword starting inside this one and going on beyond: look at that very place.
+                found.update(j for j, encoded, offset in overlaps[keyword] if data.startswith(encoded, start + offset))
+            return found
+        for keyword in set(self._keywords.findall(low)):
             found.update(self._inside[keyword])
             found.update(j for j in self._overlapping[keyword] if j in low)
         return found

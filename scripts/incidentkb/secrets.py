@@ -142,7 +142,8 @@ OWN_SECRET_CODES = (
 # jwt) and share the code.
 # The words that make the command-line check run (see _commands) are found in the same pass.
 COMMAND_WORDS = frozenset(("curl", "ldap", "mysql", "mariadb", "sshpass", "redis-cli", "--pass"))
-RULES = load_rules(words=tuple(sorted(COMMAND_WORDS)))
+DOCKER_WORDS = frozenset(('"auth', "eyjhdxrocyi6"))  # see _docker_configs, lower-cased
+RULES = load_rules(words=tuple(sorted(COMMAND_WORDS | DOCKER_WORDS)))
 RULE_CODES = tuple(sorted({rule.code for rule in RULES.rules} - set(OWN_SECRET_CODES)))
 SECRET_CODES = OWN_SECRET_CODES + RULE_CODES
 PERSONAL_CODES = ("personal-email", "personal-phone")
@@ -882,7 +883,7 @@ def _detect(text: str, personal: bool, role_addresses: frozenset[str]) -> list[H
     keywords = RULES.keywords_in(low)
     if not keywords.isdisjoint(COMMAND_WORDS):
         hits += _commands(text, keywords)
-    if '"auth' in text or "eyJhdXRocyI6" in text:
+    if not keywords.isdisjoint(DOCKER_WORDS):
         hits += _docker_configs(text)
     hits += [Hit(h.start, h.end, h.rule.code, h.rule.kind, h.secret, 2) for h in RULES.find(text, low, keywords)
              if not _is_dummy(h.secret) and not _is_template(h.secret) and not _names_no_secret(h, low)]
