@@ -4,13 +4,17 @@
 
 REV is a git revision whose scripts/incidentkb/secrets.py is the "before" (for issue 18: the
 commit before gitleaks' rules came in). The script loads that file as a module of the
-installed package, so both versions scan the same loaded knowledge base in the same process,
-alternating runs; it prints the best and the median of --repeat runs of each:
-- scan_knowledge_base() over the synthetic knowledge base of --size incidents (cached under
-  .cache/bench/, the one bench_check.py uses): re-reading every file included, as in kb check;
+installed package, so both versions run in the same process on the same data, alternating
+runs; it prints the best and the median of --repeat runs of each, in CPU seconds of this
+process (time.process_time: on a shared machine, waiting for a core is not counted):
+- kb check as a whole (load + check_knowledge_base) with either version's scan, over the
+  synthetic knowledge base of --size incidents (cached under .cache/bench/, the one
+  bench_check.py uses);
+- the scan alone, scan_knowledge_base(), on the loaded knowledge base: re-reading every file
+  included, as in kb check;
 - scan_record_text() over every file of the shared corpora (../shared/corpus), when present:
   real vocabulary, where more of gitleaks' keywords occur than in the synthetic text.
-The machine may be shared: compare the two columns of one run, not runs of different days.
+Compare the two columns of one run, not runs of different days.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import knowledge_base  # noqa: E402
 
 import incidentkb  # noqa: E402
+from incidentkb import check  # noqa: E402
 from incidentkb import secrets as current  # noqa: E402
 from incidentkb.load import load  # noqa: E402
 
@@ -57,9 +62,9 @@ def timings(funcs: dict, repeat: int) -> dict[str, list[float]]:
     for _ in range(repeat):
         for name, func in funcs.items():
             gc.collect()
-            start = time.perf_counter()
+            start = time.process_time()
             func()
-            out[name].append(time.perf_counter() - start)
+            out[name].append(time.process_time() - start)
     return out
 
 
@@ -81,6 +86,19 @@ def main() -> None:
     before = baseline_module(args.baseline)
 
     root = knowledge_base(args.size)
+
+    def full_check(module):
+        check.scan_knowledge_base = module.scan_knowledge_base
+        try:
+            kb, findings = load(root)
+            findings += check.check_knowledge_base(kb)
+        finally:
+            check.scan_knowledge_base = current.scan_knowledge_base
+        assert not any(f.is_error for f in findings), findings[:3]
+
+    runs = timings({"before": lambda: full_check(before), "after": lambda: full_check(current)}, max(2, args.repeat // 2))
+    report(f"kb check (load + every check), {args.size:,} synthetic incidents:", runs, args.size)
+
     kb, _ = load(root)
     assert before.scan_knowledge_base(kb) == current.scan_knowledge_base(kb) == []  # also warms the page cache
     runs = timings({"before": lambda: before.scan_knowledge_base(kb),
