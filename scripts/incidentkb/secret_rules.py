@@ -222,12 +222,8 @@ class RuleSet:
         # The scan reports the longest keyword at each position and moves on past it. So a keyword
         # found also stands for the keywords inside it ("xoxe.xoxb-" holds "xoxb"), and the keywords
         # that could start inside it and go on beyond ("olive_": "ol" then "live_") are looked up.
-        self._inside = {k: tuple(j for j in by_keyword if j in k) for k in by_keyword}
-        self._overlapping = {k: tuple(j for j in by_keyword if j not in k and any(
-            k.endswith(j[:n]) for n in range(1, min(len(j), len(k))))) for k in by_keyword}
-        self._overlap_at = {k: tuple((j, j.encode(), offset) for j in self._overlapping[k]
-                                     for offset in range(1, len(k)) if j.startswith(k[offset:]))
-                            for k in by_keyword}
+        self._inside, self._overlap_at = _keyword_relations(by_keyword)
+        self._overlapping = {k: tuple(sorted({j for j, _, _ in at})) for k, at in self._overlap_at.items()}
         self._keyword_list = sorted(by_keyword)
         self._automaton = None
         if automaton and ahocorasick_rs is not None:
@@ -297,6 +293,24 @@ class RuleSet:
         if any(a.allows(secret, match, line) for a in rule.allowlists):
             return None
         return RuleHit(start, end, rule, secret, m.start())
+
+
+def _keyword_relations(keywords) -> tuple[dict, dict]:
+    """For each keyword, the keywords inside it (itself included), and those that can start inside
+    it and go on beyond it, with the offset where they would start: (keyword, its bytes, offset).
+    Through a table of prefixes: comparing every pair cost a third of a second at each start."""
+    keywords = set(keywords)
+    by_prefix: dict[str, list[str]] = {}
+    for j in keywords:
+        for n in range(1, len(j)):
+            by_prefix.setdefault(j[:n], []).append(j)
+    inside, overlap_at = {}, {}
+    for k in keywords:
+        pieces = {k[a:b] for a in range(len(k)) for b in range(a + 1, len(k) + 1)}
+        inside[k] = tuple(sorted(pieces & keywords))
+        overlap_at[k] = tuple(sorted((j, j.encode(), offset) for offset in range(1, len(k))
+                                     for j in by_prefix.get(k[offset:], ()) if j not in k))
+    return inside, overlap_at
 
 
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
