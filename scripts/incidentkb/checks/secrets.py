@@ -1,7 +1,6 @@
-"""Secrets and personal data in records: a pure scanner, and the findings `kb check` reports for it.
+"""Secrets and personal data in records: the scan, and the findings `kb check` reports for it.
 
-Why this module is long: one concern, the scanner; most of its length is the patterns and the
-placeholder rules, which are clearer read together than spread over files.
+The detectors are in secret_detect.py, what only looks like a secret in secret_values.py.
 
 A post-mortem is pasted together at 3 a.m. from terminals, chat and logs; credentials and
 people's contact details come along. Once pushed, a record is in every clone and in git
@@ -19,13 +18,22 @@ What is found (the codes are stable; allow-list entries name them)
 - Credentials in context: AWS secret keys (40 characters assigned to an aws...secret
   name), Azure storage keys (AccountKey=, SharedAccessKey=, SAS signatures), passwords in
   URLs (scheme://user:password@host), connection strings (Password=/Pwd= next to
-  Server=, Host=, User Id=, ...), Authorization headers (Bearer, Basic).
+  Server=, Host=, User Id=, ...), Authorization headers (Bearer, Basic), Sentry DSNs,
+  Docker config auths (also base64-encoded in a Kubernetes Secret), passwords on command
+  lines (curl -u, ldapsearch -w, mysql -p..., sshpass -p, redis-cli -a, --password).
+- gitleaks' rule set (secret_rules.py, secret_rules.yml): about 215 vendor formats
+  (Grafana, Vault, DigitalOcean, Hugging Face, Shopify, Twilio, age, ...), code
+  `secret-<gitleaks rule id>`. Where one of our rules finds the same text, ours is reported.
 - Generic assignments `name = value` or `name: value` whose name says password, passphrase,
   pwd, secret, token, credential or ...key, when the value looks random (HIGH_ENTROPY below).
 - Personal data (warnings): e-mail addresses and phone numbers (+49 30 1234567,
   +1-555-867-5309, (555) 867-5309), except in the fields meant for names and contacts
   (PERSONAL_DATA_FIELDS), role and team addresses (ROLE_ADDRESSES), example domains and
   numbers reserved for fiction.
+
+Everything is also looked for in the text as a reader sees it (secret_text.py): HTML entities
+decoded, invisible characters and emphasis markers inside a token dropped; a finding there
+points at the source.
 
 Placeholders are not secrets: `user:password@`, `${PASSWORD}`, `<password>`, `****`, `xxx`,
 `changeme`, a value that is a variable, a path or a Kubernetes-style name. Format-matched
@@ -44,76 +52,40 @@ No finding ever shows the secret: the message shows its first four characters (o
 secrets of 16 characters or more, where they are the public type prefix) and its length.
 
 Speed matters (kb check on 10,000 incidents): each family of patterns runs only when the text
-holds its literal trigger, found by a few fast scans (see _GATES and _SECRET_WORDS), so a
-clean file costs a handful of scans. docs/guide/secrets.md is the user's documentation.
+holds its literal trigger, found by a few fast scans (see _GATES and _SECRET_WORDS), and
+gitleaks' rules only when one of their keywords occurs (one pass of an Aho-Corasick automaton),
+so a clean file costs a handful of scans. docs/guide/secrets.md is the user's documentation.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-import math
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from urllib.parse import unquote
 
+from incidentkb.checks.secret_detect import CODES, Hit, detect
+from incidentkb.checks.secret_values import full_fingerprint, redact, shorten_fingerprint
 from incidentkb.core.findings import ERROR, WARNING, Finding
 from incidentkb.core.yamlsafe import MarkedDict, MarkedList, position_of
 from incidentkb.records.frontmatter import split
-from incidentkb.records.policy_sections import PERSONAL_CODES, PERSONAL_DATA_FIELDS, ROLE_ADDRESSES
-
-# ----------------------------------------------------------------------------- thresholds
-
-# Generic assignments (secret-high-entropy). Shannon entropy in bits per character of the
-# value: random base64 or alphanumerics of 16+ characters score 3.5 or more in 95% of cases
-# (20+: 99%), hex of 20+ scores 3.0 or more in 95% of cases; Kubernetes names, metric names,
-# camelCase identifiers and words score lower or are excluded by their shape (see _random_enough).
-HIGH_ENTROPY = 3.5
-HIGH_ENTROPY_HEX = 3.0
-MIN_SECRET_LENGTH = 16  # a shorter value is not reported unless its name says password
-# Values assigned to a password name are often chosen by people ("Summer2024!"): shorter and
-# less random, so the bar is lower, but a letter and a digit or symbol are still required.
-MIN_PASSWORD_LENGTH = 8
-PASSWORD_ENTROPY = 2.5
-# A name that only ends in "key" (tls.key, hmacKey) is reported only for a private-key-like blob.
-KEY_BLOB_LENGTH = 32
-KEY_BLOB_ENTROPY = 4.0
-# The random part of a fixed-format token below this is a documentation dummy (ghp_XXXX...).
-TOKEN_ENTROPY = 3.0
-# Six characters counting up (abcdef, 123456) appear in a random 40-character token about once in a
-# million; in documentation examples all the time.
-RUN_LENGTH = 6
-FINGERPRINT_HEX = 12
-
-_ROLE_AFFIXES = ("team-", "-team", "oncall-", "-oncall", "-on-call", "alerts-", "-alerts", "support-", "-support",
-                 "noreply", "no-reply", "-ops", "ops-", "security-", "-security")
-
-# Domains reserved for documentation (RFC 2606, RFC 6761) never reach a person.
-_EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "localhost")
-_EXAMPLE_TLDS = ("example", "invalid", "test", "localhost")
-# "logo@2x.png" is a file name, not an address.
-_FILE_TLDS = frozenset("""
-    png jpg jpeg gif svg webp ico bmp tif tiff pdf css js mjs ts json yaml yml toml xml md txt html htm log py go
-    java rb rs sh zip gz tgz tar bz2 xz jar war csv tsv
-""".split())
-
-# Values that stand for a secret rather than being one.
-_PLACEHOLDER_WORDS = frozenset("""
-    password passwd pass pwd secret secrets token apikey api_key key changeme change_me changeit letmein test
-    testing demo guest admin root user username foo bar baz qux example sample dummy fake null none nil empty
-    redacted hidden masked removed omitted placeholder default value string yourpassword mypassword
-""".split())
-_PLACEHOLDER_PARTS = ("${", "$(", "{{", "}}", "{%", "<", ">", "%(", "%s", "xxx", "***", "...", "…", "•",
-                      "redacted", "placeholder", "changeme", "change_me", "change-me", "example", "dummy", "your_",
-                      "your-", "yourpass", "password", "passw0rd", "secret", "_here", "-here", "replace")
+from incidentkb.records.policy_sections import PERSONAL_DATA_FIELDS, ROLE_ADDRESSES
+from incidentkb.records.schema import did_you_mean
 
 MARKER_EXAMPLE = '<!-- kb: allow-secret reason="..." -->'
 YAML_MARKER_EXAMPLE = '# kb: allow-secret reason="..."'
+
+def _close_codes(value: str, codes: tuple[str, ...]) -> list[str]:
+    """The codes sharing most words with a mistyped one (secret-aws-key: secret-aws-access-key and
+    secret-aws-secret-key), at most three; else the closest spelling."""
+    words = set(value.lower().split("-"))
+    scores = {code: len(words & set(code.split("-"))) for code in codes}
+    best = max(scores.values(), default=0)
+    if best >= 2:
+        return sorted((c for c, n in scores.items() if n == best), key=lambda c: (len(c), c))[:3]
+    suggestion = did_you_mean(value, codes)
+    return [suggestion] if suggestion else []
+
 
 @dataclass(frozen=True)
 class AllowEntry:
@@ -123,6 +95,7 @@ class AllowEntry:
     match: str | None = None
     line: int = 0  # in the policy file
     column: int = 0
+    code_at: tuple[int, int] = (0, 0)  # line and column of its `code:`
 
     def allows(self, path: str, code: str, fingerprint: str) -> bool:
         return ((self.code is None or self.code == code) and (self.match is None or fingerprint.startswith(self.match))
@@ -149,8 +122,10 @@ def options_from_policy(policy) -> Options:
         index = next((i for i, r in enumerate(raw_items) if isinstance(r, dict) and r.get("path") == item["path"]
                       and r.get("reason") == item["reason"] and r.get("code") == item["code"]
                       and r.get("match") == item["match"]), None)
-        line, column = position_of(raw, ("secrets", "allow") + ((index,) if index is not None else ()))
-        entries.append(AllowEntry(item["path"], item["reason"], item["code"], item["match"], line, column))
+        where = ("secrets", "allow") + ((index,) if index is not None else ())
+        line, column = position_of(raw, where)
+        code_at = position_of(raw, where + ("code",)) if index is not None and item["code"] else (line, column)
+        entries.append(AllowEntry(item["path"], item["reason"], item["code"], item["match"], line, column, code_at))
     level = section.get("personal_data") or WARNING
     return Options(
         allow=tuple(entries),
@@ -165,502 +140,6 @@ def _raw_allow_items(raw) -> list:
     secrets = raw.get("secrets") if isinstance(raw, dict) else None
     items = secrets.get("allow") if isinstance(secrets, dict) else None
     return items if isinstance(items, list) else []
-
-
-# -------------------------------------------------------------------------------- helpers
-
-
-def entropy(value: str) -> float:
-    """Shannon entropy in bits per character."""
-    if not value:
-        return 0.0
-    n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
-
-
-def full_fingerprint(secret: str) -> str:
-    """sha256: and the whole hex digest; an allow-list entry may name any prefix of it."""
-    return "sha256:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def fingerprint(secret: str) -> str:
-    """What an allow-list entry names instead of the secret: sha256: and the first hex digits of its hash."""
-    return shorten_fingerprint(full_fingerprint(secret))
-
-
-def shorten_fingerprint(full: str) -> str:
-    return full[:len("sha256:") + FINGERPRINT_HEX]
-
-
-def redact(secret: str) -> str:
-    """The secret as a finding shows it: the first four characters of a long one, and its length."""
-    shown = secret[:4] if len(secret) >= 16 else ""
-    return f"{shown}… ({len(secret)} characters)"
-
-
-def _is_dummy(value: str) -> bool:
-    """A documentation dummy in a token format: typed by a person, or with too little randomness."""
-    return _looks_typed(value) or (len(value) >= 8 and entropy(value) < TOKEN_ENTROPY)
-
-
-def _looks_typed(value: str) -> bool:
-    """AWS's documented ...EXAMPLE keys, XXXX..., ****, 000000..., abcdef..., 123456..."""
-    low = value.lower()
-    return "EXAMPLE" in value or "xxxx" in low or "****" in low or "000000" in low or _has_run(low)
-
-
-def _has_run(value: str, length: int = RUN_LENGTH) -> bool:
-    """Whether the text counts up for `length` characters (abcdef, 123456): a person typed it."""
-    run = 1
-    for a, b in zip(value, value[1:]):
-        run = run + 1 if ord(b) == ord(a) + 1 and (a.isdigit() or a.isalpha()) else 1
-        if run >= length:
-            return True
-    return False
-
-
-def _is_placeholder(value: str) -> bool:
-    """A value that stands for a secret: a word such as password, a variable, a template, a mask."""
-    low = value.lower().strip()
-    if not low or low in _PLACEHOLDER_WORDS or low.startswith(("$", "%", "@", "&", "*", "[", "{", "(")):
-        return True
-    if any(part in low for part in _PLACEHOLDER_PARTS):
-        return True
-    most = Counter(low).most_common(1)[0][1]
-    return len(low) >= 4 and most / len(low) > 0.5
-
-
-_IDENTIFIER = re.compile(r"[a-z0-9]+(?:[-_.:/][a-z0-9]+)+|[A-Za-z][a-z]+(?:[A-Z][a-z0-9]+)*|[A-Za-z_]+")
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_DIGITS = re.compile(r"[0-9.:_ -]+")
-
-
-def _random_enough(value: str, password: bool = False) -> bool:
-    """Whether an assigned value looks like a generated secret rather than a name, a number or a word.
-
-    Shapes that are never secrets here: lower-case words joined by - _ . : / (Kubernetes
-    names, metric names, paths), camelCase identifiers, letters only, digits only, paths
-    and URLs. Then the length and entropy thresholds above.
-    """
-    if " " in value or "://" in value or "(" in value or value.startswith(("/", "./", "../", "~/")):
-        return False  # prose, a URL, code or a path
-    if _looks_typed(value) or (":" in value and not password):  # a dummy; ARNs and other compound ids
-        return False
-    if _IDENTIFIER.fullmatch(value) or _DIGITS.fullmatch(value):
-        return False
-    if "/" in value and ("." in value or "-" in value):  # a path; base64 has '/' but neither '.' nor '-'
-        return False
-    if "." in value and value.rsplit(".", 1)[-1].lower() in _FILE_TLDS:  # a file name
-        return False
-    has_letter = any(c.isalpha() for c in value)
-    if not has_letter or not any(c.isdigit() or (password and not c.isalpha()) for c in value):
-        return False
-    if password:
-        return len(value) >= MIN_PASSWORD_LENGTH and entropy(value) >= PASSWORD_ENTROPY
-    if len(value) < MIN_SECRET_LENGTH:
-        return False
-    if _HEX.fullmatch(value):
-        return len(value) >= 20 and entropy(value) >= HIGH_ENTROPY_HEX
-    return entropy(value) >= HIGH_ENTROPY
-
-
-def _b64decode(value: str) -> bytes | None:
-    value = value.replace("-", "+").replace("_", "/")
-    try:
-        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-# ------------------------------------------------------------------------------ detectors
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One suspicious piece of text: where it is, what it seems to be, and the text (never printed)."""
-
-    start: int
-    end: int
-    code: str
-    kind: str
-    secret: str
-    # Lower wins when two hits overlap: 0 fixed formats, 1 credentials found by their context,
-    # 2 generic assignments, 3 personal data.
-    rank: int = 0
-
-    @property
-    def personal(self) -> bool:
-        return self.code in PERSONAL_CODES
-
-
-@dataclass(frozen=True)
-class _Format:
-    """A token with a fixed, recognisable format. `random_from`: where its random part starts."""
-
-    code: str
-    kind: str
-    triggers: tuple[str, ...]
-    pattern: re.Pattern
-    random_from: int = 0
-
-
-_FORMATS = (
-    _Format("secret-aws-access-key", "AWS access key id", ("AKIA", "ASIA"),
-            re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 4),
-    _Format("secret-gcp-key", "Google API key", ("AIza",),
-            re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])"), 4),
-    _Format("secret-gcp-key", "Google OAuth client secret", ("GOCSPX-",),
-            re.compile(r"(?<![A-Za-z0-9_-])GOCSPX-[0-9A-Za-z_-]{28}(?![A-Za-z0-9_-])"), 7),
-    _Format("secret-github-token", "GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-            re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9_])"), 4),
-    _Format("secret-github-token", "GitHub fine-grained personal access token", ("github_pat_",),
-            re.compile(r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}(?![A-Za-z0-9_])"), 11),
-    _Format("secret-gitlab-token", "GitLab token", ("glpat-", "glptt-", "gldt-"),
-            re.compile(r"(?<![A-Za-z0-9_-])(?:glpat-|glptt-|gldt-)[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])"), 6),
-    _Format("secret-slack-token", "Slack token", ("xox",),
-            re.compile(r"(?<![A-Za-z0-9-])xox[abposre]-(?:[0-9]+-){1,3}[0-9A-Za-z]{8,}(?![A-Za-z0-9-])"), 5),
-    _Format("secret-slack-token", "Slack app-level token", ("xapp-",),
-            re.compile(r"(?<![A-Za-z0-9-])xapp-[0-9]-[A-Z0-9]{6,}-[0-9]{6,}-[a-f0-9]{32,}(?![A-Za-z0-9-])"), 5),
-    _Format("secret-stripe-key", "Stripe live key", ("k_live_",),
-            re.compile(r"(?<![A-Za-z0-9_])[rs]k_live_[0-9A-Za-z]{20,}(?![A-Za-z0-9_])"), 8),
-    _Format("secret-stripe-key", "Stripe webhook signing secret", ("whsec_",),
-            re.compile(r"(?<![A-Za-z0-9_])whsec_[0-9A-Za-z+/]{32,}(?![A-Za-z0-9_])"), 6),
-    _Format("secret-api-token", "npm access token", ("npm_",),
-            re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"), 4),
-    _Format("secret-api-token", "PyPI API token", ("pypi-AgE",),
-            re.compile(r"(?<![A-Za-z0-9_-])pypi-AgE[A-Za-z0-9_-]{50,}"), 8),
-    _Format("secret-api-token", "SendGrid API key", ("SG.",),
-            re.compile(r"(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), 3),
-    _Format("secret-api-token", "OpenAI API key", ("T3BlbkFJ",),
-            re.compile(r"(?<![A-Za-z0-9_-])sk-(?:[a-z]+-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}"), 3),
-    _Format("secret-api-token", "Anthropic API key", ("sk-ant-",),
-            re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[a-z0-9]+-[A-Za-z0-9_-]{80,}"), 14),
-)
-
-# Found in URLs (see _urls); the secret part is the last path segment.
-_WEBHOOKS = (
-    _Format("secret-webhook-url", "Slack incoming-webhook URL", ("hooks.slack.com",),
-            re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_-]{6,}/[A-Za-z0-9_-]{6,}/"
-                       r"[A-Za-z0-9_-]{16,}")),
-    _Format("secret-webhook-url", "Discord webhook URL", ("/api/webhooks/",),
-            re.compile(r"discord(?:app)?\.com/api/webhooks/[0-9]{15,20}/[A-Za-z0-9_-]{60,}")),
-)
-_PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----")
-_PEM_BODY = re.compile(r"[A-Za-z0-9+/]{32,}")
-_PEM_B64 = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{50,}={0,2}")
-_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"
-                  r"(?![A-Za-z0-9_-])")
-_URL_PASSWORD = re.compile(r"://(?P<user>[^\s:/?#@'\"<>()\[\]{}|\\^`]*):(?P<password>[^\s/?#'\"<>()\[\]{}|\\^`]+)"
-                           r"@(?=[A-Za-z0-9\[_])")
-_HOST = re.compile(r"[A-Za-z0-9.-]+")
-_AZURE_SAS = re.compile(r"[?&]sig=(?P<value>[A-Za-z0-9%+/]{30,}(?:%3D|=){0,2})")
-_CONN_SIBLING = re.compile(r"(?i)(?<![A-Za-z0-9_])(?:server|data source|host|hostaddr|address|addr|user id|uid|user"
-                           r"|username|database|initial catalog|dbname|port|sslmode|provider|driver)[ \t]*=")
-_AUTH_HEADER = re.compile(r"(?i)authorization[\"']?[ \t]*[:=][ \t]*[\"']?(?P<scheme>bearer|basic)[ \t]+"
-                          r"(?P<value>[A-Za-z0-9._~+/-]{12,}=*)")
-# What follows a secret-sounding word in an assignment: the rest of the name, the operator, the value.
-_ASSIGNMENT = re.compile(
-    r"(?P<tail>[A-Za-z0-9_.-]{0,40})[\"']?[ \t]*(?P<op>=>|:=|[:=])[ \t]*(?:\"(?P<dq>[^\"\n]{1,300})\""
-    r"|'(?P<sq>[^'\n]{1,300})'|`(?P<bq>[^`\n]{1,300})`|(?P<bare>[^\s\"'`,;&<>)\]}]{1,300}))"
-)
-# Words that make a name secret-sounding, found in the lower-cased text: three literal-led
-# searches (key/token, secret/credential, password/passwd/passphrase/pwd) instead of one per word.
-_SECRET_WORDS = (
-    re.compile(r"ke(?:y|(?<=toke)n)"),
-    re.compile(r"cre(?:t(?<=secret)|dential)"),
-    re.compile(r"pass(?:w|phrase)|pwd"),
-)
-_WORD_LEAD = {"ken": 2, "cret": 2}  # letters of the word before the match: (to)ken, (se)cret
-_AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+]{40}")
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-# A name ending like this holds something about a secret, not the secret.
-_NOT_SECRET_NAMES = re.compile(
-    r"(?:^|[_.-]|(?<=[a-z]))(?:id|ids|name|names|ref|path|file|url|uri|type|kind|count|ttl|expiry|expires|"
-    r"expiration|endpoint|header|env|var|version|length|size|age|limit|enabled|required|policy|rotation|mode|format|"
-    r"hash|secretref|keyref|arn|provider|store|source|field|label|selector|prefix|template|usage|location)$"
-    # Pagination, idempotency and request tokens are opaque but not secret.
-    r"|(?:next|page|pagination|continuation|cursor|idempotency|client|request|update|sync|resumption|marker)"
-    r"[_.-]?token$"
-)
-_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
-_STRONG_KEY_NAMES = ("api", "access", "private", "signing", "secret", "master", "encryption", "auth", "hmac")
-_EMAIL_DOMAIN = re.compile(r"@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                           r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.(?P<tld>[A-Za-z]{2,24}))"
-                           r"(?![A-Za-z0-9-])")
-_LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
-_PHONE = re.compile(r"\+[1-9](?:[ .\-]?\(?[0-9]\)?){7,14}(?![0-9A-Za-z])")
-_PHONE_US = re.compile(r"\([2-9][0-9]{2}\)[ -]?[0-9]{3}-[0-9]{4}(?![0-9])")
-_NOT_PHONE = re.compile(r"\+\d{4}-\d{2}-\d{2}|\+\d{1,3}(?:\.\d{1,3}){3}")
-_DATE_BEFORE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]?\d{0,2}:?\d{0,2}:?\d{0,2}$")
-
-# Gates of the fixed-format tokens: each searches for a literal character that a family of
-# tokens contains and checks the characters around it in C (lookarounds); only when one
-# matches do the token patterns run. Separate searches beat one combined pattern: Python's re
-# skips quickly to a literal, never to a set of alternatives (measured on a 5 kB incident:
-# about 10 µs for these five searches, 1.6 ms for one combined pattern).
-_GATES = (
-    # The one-character lookbehind first: most '-' in a record are in dates and ids, after a digit.
-    ("-", re.compile(r"-(?<=[abeioprstX-]-)(?:(?<=xox[abposre]-)|(?<=xapp-)|(?<=glpat-)|(?<=glptt-)|(?<=gldt-)"
-                     r"|(?<=pypi-)|(?<=sk-ant-)|(?<=GOCSPX-)|(?=BEGIN ))")),
-    ("_", re.compile(r"_(?:(?<=gh[pousr]_)|(?<=github_pat_)|(?<=[rs]k_live_)|(?<=whsec_)|(?<=npm_))")),
-    ("A", re.compile(r"A(?:KIA|SIA|Iza)")),
-    ("J", re.compile(r"J(?:(?<=eyJ)|(?<=LS0tLS1CRUdJ)|(?<=T3BlbkFJ))")),
-    ("G", re.compile(r"G\.(?<=SG\.)")),
-)
-
-
-def _formats(text: str) -> list[Hit]:
-    hits = []
-    for fmt in _FORMATS:
-        if not any(t in text for t in fmt.triggers):
-            continue
-        for m in fmt.pattern.finditer(text):
-            token = m.group()
-            if _is_dummy(token[fmt.random_from:]):
-                continue
-            hits.append(Hit(m.start(), m.end(), fmt.code, fmt.kind, token))
-    return hits
-
-
-def _private_keys(text: str) -> list[Hit]:
-    hits = []
-    if "-----BEGIN" in text:
-        for m in _PEM.finditer(text):
-            # The key material: the first long base64 run at the start of a line (or after an escaped
-            # newline in JSON), after optional headers such as Proc-Type or Version.
-            for body in _PEM_BODY.finditer(text, m.end(), m.end() + 400):
-                before, material = text[body.start() - 1], body.group()
-                if before == "\\" and material.startswith("n"):
-                    material = material[1:]
-                elif before not in "\n \t\"'":
-                    continue
-                if not _is_dummy(material):
-                    label = (m.group(1) or "").strip()
-                    kind = f"private key ({label + ' ' if label else ''}PRIVATE KEY block)"
-                    hits.append(Hit(m.start(), body.end(), "secret-private-key", kind, material))
-                break
-    if "LS0tLS1CRUdJTi" in text:
-        for m in _PEM_B64.finditer(text):
-            decoded = _b64decode(m.group()[:64])
-            if decoded and b"PRIVATE KEY" in decoded:
-                hits.append(Hit(m.start(), m.end(), "secret-private-key", "base64-encoded private key", m.group()))
-    return hits
-
-
-def _jwts(text: str) -> list[Hit]:
-    hits = []
-    for m in _JWT.finditer(text):
-        header = _b64decode(m.group().split(".", 1)[0])
-        try:
-            parsed = json.loads(header) if header else None
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and "alg" in parsed:
-            hits.append(Hit(m.start(), m.end(), "secret-jwt", "JSON Web Token", m.group()))
-    return hits
-
-
-def _urls(text: str) -> list[Hit]:
-    """Passwords in URLs (scheme://user:password@host), webhook URLs and Azure SAS signatures."""
-    hits = []
-    for fmt in _WEBHOOKS:
-        if fmt.triggers[0] in text:
-            hits += [Hit(m.start(), m.end(), fmt.code, fmt.kind, m.group()) for m in fmt.pattern.finditer(text)
-                     if not _is_dummy(m.group().rsplit("/", 1)[-1])]
-    if "@" in text:
-        for m in _URL_PASSWORD.finditer(text):
-            password = m.group("password")
-            host = _HOST.match(text, m.end())
-            if (len(password) < 4 or _is_placeholder(unquote(password)) or _is_placeholder(password)
-                    or (host and _example_domain(host.group().lower()))):
-                continue
-            hits.append(Hit(m.start("password"), m.end("password"), "secret-password-in-url", "password in a URL",
-                            password, 1))
-    if "sig=" in text:
-        for m in _AZURE_SAS.finditer(text):
-            if "sv=" in _line_of(text, m.start()) and not _is_dummy(m.group("value")):
-                hits.append(Hit(m.start("value"), m.end("value"), "secret-azure-key", "Azure shared access signature",
-                                m.group("value"), 1))
-    return hits
-
-
-def _line_of(text: str, index: int) -> str:
-    end = text.find("\n", index)
-    return text[text.rfind("\n", 0, index) + 1: end if end >= 0 else len(text)]
-
-
-def _assignments(text: str, low: str) -> list[Hit]:
-    """`name = value` and `name: value` where the name sounds secret (see _SECRET_WORDS).
-
-    Each secret word is found in the lower-cased text (same offsets as the text: the caller
-    makes sure), then the rest is matched in place. Besides generic secrets this finds AWS
-    secret keys, Azure keys and connection-string passwords by their names.
-    """
-    hits = []
-    for pattern in _SECRET_WORDS:
-        for word in pattern.finditer(low):
-            hit = _assignment_at(text, low, word.start() - _WORD_LEAD.get(word.group(), 0), word.end())
-            if hit is not None:
-                hits.append(hit)
-    if "z" in low and "authorization" in low:
-        hits += _auth_headers(text)
-    return hits
-
-
-def _assignment_at(text: str, low: str, index: int, after: int) -> Hit | None:
-    m = _ASSIGNMENT.match(text, after)
-    if m is None:
-        return None
-    begin = index
-    limit = max(0, index - 40)
-    while begin > limit and text[begin - 1] in _NAME_CHARS:
-        begin -= 1
-    if begin and text[begin - 1] in ":/":  # a part of an ARN, URN or path (arn:aws:...:secret:name), not a name
-        return None
-    name = text[begin:m.start("tail")] + m.group("tail")
-    lname = low[begin:m.end("tail")]
-    if _NOT_SECRET_NAMES.search(lname.rstrip("_.-")):
-        return None
-    group = next(g for g in ("dq", "sq", "bq", "bare") if m.group(g) is not None)
-    value = m.group(group)
-    start, end = m.start(group), m.end(group)
-    if "aws" in lname and ("secret" in lname or "sk" in lname) and _AWS_SECRET_VALUE.fullmatch(value):
-        return None if _is_dummy(value) else Hit(start, end, "secret-aws-secret-key", "AWS secret access key", value, 1)
-    if _is_placeholder(value):
-        return None
-    bare = lname.strip("_.-")
-    if m.group("op") == "=" and bare.endswith(("accountkey", "sharedaccesskey")):
-        if len(value) >= 20 and not _is_dummy(value):
-            return Hit(start, end, "secret-azure-key", "Azure storage or Service Bus key", value, 1)
-        return None
-    if m.group("op") == "=" and bare in ("password", "pwd") and _CONN_SIBLING.search(_line_of(text, index)):
-        return Hit(start, end, "secret-connection-string", "password in a connection string", value, 1)
-    password = "passw" in lname or "passphrase" in lname or "pwd" in lname
-    strong = password or "secret" in lname or "token" in lname or "credential" in lname or (
-        "key" in lname and any(w in lname for w in _STRONG_KEY_NAMES))
-    if strong:
-        if not _random_enough(value, password):
-            return None
-    elif not (lname.rstrip("s").endswith("key") and len(value) >= KEY_BLOB_LENGTH and _random_enough(value)
-              and entropy(value) >= KEY_BLOB_ENTROPY):
-        return None  # a name that only ends in "key": only a private-key-like blob counts
-    kind = f"{'password' if password else 'secret'} assigned to {name!r}"
-    return Hit(start, end, "secret-high-entropy", kind, value, 2)
-
-
-def _auth_headers(text: str) -> list[Hit]:
-    hits = []
-    for m in _AUTH_HEADER.finditer(text):
-        value = m.group("value")
-        scheme = m.group("scheme").capitalize()
-        if scheme == "Basic":
-            decoded = _b64decode(value)
-            try:
-                user, _, password = decoded.decode("ascii").partition(":") if decoded else ("", "", "")
-            except UnicodeDecodeError:
-                continue
-            if not password or _is_placeholder(password) or not user.isprintable():
-                continue
-        elif not _random_enough(value):
-            continue
-        hits.append(Hit(m.start("value"), m.end("value"), "secret-auth-header",
-                        f"{scheme} credentials in an Authorization header", value, 1))
-    return hits
-
-
-def _emails(text: str, role_addresses: frozenset[str]) -> list[Hit]:
-    hits = []
-    for m in _EMAIL_DOMAIN.finditer(text):
-        at = m.start()
-        begin = at
-        while begin > at - 64 and begin > 0 and text[begin - 1] in _LOCAL_CHARS:
-            begin -= 1
-        while begin < at and text[begin] in "._%+-":
-            begin += 1
-        local = text[begin:at]
-        if not local or local.endswith("."):
-            continue
-        domain = m.group("domain").lower()
-        if _example_domain(domain) or m.group("tld").lower() in _FILE_TLDS or "noreply" in domain:
-            continue
-        base = local.lower().split("+", 1)[0]
-        if base in role_addresses or base.startswith(_ROLE_AFFIXES) or base.endswith(_ROLE_AFFIXES):
-            continue
-        before = text[max(0, begin - 7):begin]
-        if before.endswith("/") or (before.endswith(":") and not before.lower().endswith("mailto:")):
-            continue  # the user of a URL (https://user@host, scheme://user:password@host) or of scp (git@host:repo)
-        hits.append(Hit(begin, m.end(), "personal-email", "e-mail address", text[begin:m.end()], 3))
-    return hits
-
-
-def _example_domain(domain: str) -> bool:
-    return (domain in _EXAMPLE_DOMAINS or domain.endswith(tuple("." + d for d in _EXAMPLE_DOMAINS))
-            or domain.rsplit(".", 1)[-1] in _EXAMPLE_TLDS)
-
-
-def _phones(text: str) -> list[Hit]:
-    hits = []
-    if "+" in text:
-        for m in _PHONE.finditer(text):
-            start = m.start()
-            before = text[start - 1] if start else " "
-            if before.isalnum() or before in "+=/._-" or _NOT_PHONE.fullmatch(m.group()):
-                continue
-            if _DATE_BEFORE.search(text, max(0, start - 20), start):  # 2025-03-14T09:00+0100... is a time zone
-                continue
-            number = m.group()
-            digits = "".join(c for c in number if c.isdigit())
-            separated = any(not c.isdigit() for c in number[1:])
-            if len(digits) < 8 or (not separated and len(digits) < 10) or _fictional_phone(digits):
-                continue
-            hits.append(Hit(start, m.end(), "personal-phone", "phone number", number, 3))
-    if "(" in text:
-        for m in _PHONE_US.finditer(text):
-            before = text[m.start() - 1] if m.start() else " "
-            if not before.isalnum() and not _fictional_phone("1" + "".join(c for c in m.group() if c.isdigit())):
-                hits.append(Hit(m.start(), m.end(), "personal-phone", "phone number", m.group(), 3))
-    return hits
-
-
-def _fictional_phone(digits: str) -> bool:
-    """Numbers reserved for fiction and documentation (North American 555-0100 to 555-0199, and
-    555-1212, directory assistance), and runs of one digit (+1 555 555 5555, +49 000 0000000)."""
-    north_american_555 = len(digits) == 11 and digits[0] == "1" and digits[4:7] == "555"
-    if north_american_555 and (digits[7:9] == "01" or digits[7:] == "1212"):
-        return True
-    return Counter(digits).most_common(1)[0][1] > len(digits) // 2 + 1
-
-
-def detect(text: str, personal: bool = True, role_addresses: frozenset[str] = ROLE_ADDRESSES) -> list[Hit]:
-    """Every secret (and, with `personal`, every e-mail address and phone number) in a text, in order.
-
-    A text with nothing suspicious costs a few fast scans (see _GATES and _SECRET_WORDS).
-    Overlapping hits keep the most specific one: a password in a connection string is
-    not also a generic assignment, a password in a URL not also an e-mail address.
-    """
-    hits: list[Hit] = []
-    if any(char in text and gate.search(text) for char, gate in _GATES):
-        hits += _formats(text)
-        hits += _private_keys(text)
-        if "eyJ" in text:
-            hits += _jwts(text)
-    if "/" in text and "://" in text:
-        hits += _urls(text)
-    low = text.lower()
-    if len(low) != len(text):  # a few characters lower-case to two (İ): keep offsets by lowering ASCII only
-        low = text.translate(_ASCII_LOWER)
-    hits += _assignments(text, low)
-    if personal:
-        if "@" in text:
-            hits += _emails(text, role_addresses)
-        hits += _phones(text)
-    if len(hits) < 2:
-        return hits
-    kept: list[Hit] = []
-    for hit in sorted(hits, key=lambda h: (h.rank, h.start, -h.end)):
-        if not any(hit.start < k.end and k.start < hit.end for k in kept):
-            kept.append(hit)
-    return sorted(kept, key=lambda h: (h.start, h.end))
 
 
 
@@ -823,14 +302,29 @@ class Scanner:
                 f"({YAML_MARKER_EXAMPLE} in YAML), or add to {policy} under secrets.allow: {entry}")
         return Finding(path, line, column, ERROR, hit.code, message, hint)
 
+    def unknown_allow_codes(self) -> list[Finding]:
+        """Allow-list entries naming a code the scan does not have (the policy schema checks only its form:
+        the codes come from the rule set, which the scan loads)."""
+        out = []
+        for entry in self.options.allow:
+            if entry.code is not None and entry.code not in CODES:
+                close = _close_codes(entry.code, CODES)
+                out.append(Finding(self.options.policy_path, *entry.code_at, ERROR, "unknown-value", f"secrets.allow: {entry.code!r} is not a code of the "
+                                   "secret scan", (f"Did you mean {' or '.join(repr(c) for c in close)}? " if close
+                                                   else "") + "Copy the code from the finding (kb check prints it "
+                                   "after the level); docs/guide/secrets.md lists them all."))
+        return out
+
     def unused_allow_entries(self, complete: bool = True) -> list[Finding]:
         """Allow-list entries that allowed nothing. After a partial scan (kb check --changed) only
-        entries for files that were scanned can be judged."""
+        entries for files that were scanned can be judged; an entry with an unknown code is reported
+        as such (unknown_allow_codes), not again here."""
         return [Finding(self.options.policy_path, e.line, e.column, WARNING, "secret-allow-unused",
                         f"secrets.allow: the entry for {e.path!r} allows nothing"
                         + ("" if e in self.seen else " (no file matches its path)"),
                         "Remove the entry if the secret it allowed is gone, or correct its path, code or match.")
-                for e in self.options.allow if e not in self.used and (complete or e in self.seen)]
+                for e in self.options.allow if e not in self.used and (complete or e in self.seen)
+                and (e.code is None or e.code in CODES)]
 
 
 def _redact_personal(hit: Hit) -> str:
@@ -875,7 +369,7 @@ def scan_knowledge_base(kb, catalog_rel: str = "catalog.yml", complete: bool = T
         text = _read(os.path.join(root, rel)) if rel else None
         if text is not None:
             out += scanner.scan(text, rel, 0, None, False, what)
-    return out + scanner.unused_allow_entries(complete)
+    return out + scanner.unknown_allow_codes() + scanner.unused_allow_entries(complete)
 
 
 def _read(path: str) -> str | None:
@@ -888,3 +382,4 @@ def _read(path: str) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
