@@ -17,6 +17,7 @@ import click
 from . import __version__
 from .audience import AUDIENCES, DEFAULT_AUDIENCE
 from .check import check_knowledge_base
+from .finding_formats import REPORT_FORMATTERS
 from .findings import FORMATTERS, sort_findings, summary_line
 from .load import Layout, load, load_catalog, load_policy
 
@@ -60,8 +61,9 @@ def cli():
 
 @cli.command()
 @root_option
-@click.option("--format", "output_format", type=click.Choice(sorted(FORMATTERS)), default="text", show_default=True,
-              help="text for people, json for tools, github for workflow annotations.")
+@click.option("--format", "output_format", type=click.Choice(sorted(FORMATTERS | REPORT_FORMATTERS)), default="text",
+              show_default=True, help="text for people, json for tools, github for workflow annotations, codequality "
+              "for GitLab's Code Quality report, sarif for GitHub code scanning.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @click.option("--today", metavar="YYYY-MM-DD", help="Date to judge deadlines against (default: today).")
 @click.option("--changed", is_flag=True,
@@ -91,7 +93,10 @@ def check(root: Path, output_format: str, strict: bool, today: str | None, chang
         findings += check_knowledge_base(kb, today=day)
         findings = sort_findings(findings + _duplicate_warnings(root, kb, base))
         files_checked = kb.files_read
-    if findings or output_format == "json":
+    if output_format in REPORT_FORMATTERS:  # a report file for CI, written even when it is empty
+        base = os.path.relpath(root)
+        click.echo(REPORT_FORMATTERS[output_format](findings, "" if base.startswith("..") else base))
+    elif findings or output_format == "json":
         click.echo(FORMATTERS[output_format](findings))
     if output_format == "text":
         click.echo(summary_line(findings, files_checked), err=True)
