@@ -375,7 +375,8 @@ def generate(root, out, today, no_directory_urls, audience, drafts):
 @click.option("--check", "check_only", is_flag=True, help="Only report stale files (exit 1), for CI.")
 def sync(root, check_only):
     """Regenerate the files derived from the policy and catalog: the pull-request template with the
-    post-mortem review checklist, and CODEOWNERS routing records to the teams that own their services."""
+    post-mortem review checklist, CODEOWNERS routing records to the teams that own their services, and the
+    JSON Schemas in .schemas/ that editors validate catalog.yml and policy.yml with."""
     from .contrib import ContribError
     from .contrib import sync as sync_files
 
@@ -533,7 +534,9 @@ def _alerts_knowledge_base(root: Path):
 @click.option("--min-coverage", type=click.FloatRange(0, 1), metavar="0..1",
               help="Fail below this share of alerts with a runbook (default: alerts.min_coverage in the policy).")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too: unresolved runbook_url values and the like.")
-def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_coverage, strict):
+@click.option("--promtool/--no-promtool", default=True, show_default=True,
+              help="Also run Prometheus' `promtool check rules` on the rule files, when promtool is installed.")
+def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_coverage, strict, promtool):
     """Check that every alert in RULES has a runbook, and that its runbook_url leads to it.
 
     RULES are Prometheus rule files, PrometheusRule manifests or folders of them (default:
@@ -546,6 +549,8 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
     import re
 
     from .alerts import URL_PATTERN_SYNTAX, coverage, read_rules, rule_paths, site_pattern, site_url_of
+    from .promtool import as_dict as promtool_dict
+    from .promtool import summary as promtool_summary
 
     root = _require_root(root)
     output_format = "json" if as_json else output_format
@@ -567,6 +572,12 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
             raise UsageProblem(f"no rule files to read (alerts.rules in the policy: {missing} not found under {root}); "
                                "pass RULES, e.g. kb alerts monitoring/")
         rule_set = read_rules(present, base=root)
+    checked = None
+    if promtool:  # Prometheus' own check of the same files, when promtool is installed (promtool.py)
+        from .promtool import check_rule_set
+
+        checked = check_rule_set(rule_set, base=None if rules else root)
+        rule_set.findings += checked.findings
     if url_pattern is None and base_url:
         url_pattern = site_pattern(base_url)
     if url_pattern is None:
@@ -592,10 +603,13 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
     headline = (f"{result.covered} of {result.total} alerts have a runbook ({percent}){verdict}" if result.total
                 else "no alerting rules found")
     if output_format == "json":
-        _echo_json(result.as_dict(threshold) | {"below_minimum": below})
+        _echo_json(result.as_dict(threshold) | {"below_minimum": below}
+                   | ({"promtool": promtool_dict(checked)} if checked is not None else {}))
     elif output_format == "github":
         if result.findings:
             click.echo(FORMATTERS["github"](result.findings))
+        if checked is not None:
+            click.echo(f"::notice title=promtool::{promtool_summary(checked)}")
         click.echo(f"::{'error' if below else 'notice'} title=alert coverage::{headline}")
     else:
         if result.findings:
@@ -609,6 +623,8 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
                    (f" (expected {url_pattern})" if url_pattern else " (URLs not checked: pass --url-pattern or "
                     "--base-url, or set alerts.runbook_url in the policy)"))
         click.echo(f"  {len(result.undefined)} alert(s) named by runbooks but defined by no rule")
+        if checked is not None:
+            click.echo("  " + promtool_summary(checked))
     if broken:
         click.echo(f"note: {broken} runbook(s) could not be loaded and were not counted (run kb check)", err=True)
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)

@@ -76,7 +76,10 @@ def codeowners(kb: KnowledgeBase, runbooks_dir: str = "runbooks") -> str:
 
 
 def derived_files(kb: KnowledgeBase) -> dict[str, str]:
-    return {".github/pull_request_template.md": pr_template(kb), ".github/CODEOWNERS": codeowners(kb)}
+    from .editor_setup import schema_files  # the JSON Schemas editors validate with (.schemas/)
+
+    return {".github/pull_request_template.md": pr_template(kb), ".github/CODEOWNERS": codeowners(kb),
+            **schema_files(kb.policy)}
 
 
 def sync(root: Path, kb: KnowledgeBase, check_only: bool = False) -> list[str]:
@@ -106,7 +109,9 @@ def init_knowledge_base(target: Path, name: str, today: date | None = None) -> l
     if target.exists() and any(target.iterdir()):
         raise ContribError(f"{target} is not empty; kb init only writes into a new or empty folder")
     today = today or date.today()
-    replacements = {"@NAME@": name, "@TODAY@": today.isoformat(), "@YEAR@": str(today.year)}
+    from . import __version__
+
+    replacements = {"@NAME@": name, "@TODAY@": today.isoformat(), "@YEAR@": str(today.year), "@VERSION@": __version__}
     written = []
     template_root = resources.files("incidentkb") / "data" / "init"
 
@@ -121,6 +126,12 @@ def init_knowledge_base(target: Path, name: str, today: date | None = None) -> l
     for rel, text in walk(template_root, ""):
         for placeholder, value in replacements.items():
             rel, text = rel.replace(placeholder, value), text.replace(placeholder, value)
+        write_new_file(target / rel, text)
+        written.append(rel)
+    from .editor_setup import schema_files
+    from .load import Layout, load_policy
+
+    for rel, text in schema_files(load_policy(target, Layout())[0]).items():  # for editors, from the new policy
         write_new_file(target / rel, text)
         written.append(rel)
     return written
