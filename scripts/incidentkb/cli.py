@@ -370,6 +370,56 @@ def generate(root, out, today, no_directory_urls, audience, drafts):
     click.echo(f"{count} files written to {out}", err=True)
 
 
+@cli.command("index")
+@click.argument("site_dir", type=click.Path(file_okay=False, path_type=Path))
+@root_option
+@click.option("--no-directory-urls", is_flag=True, help="The site was built with use_directory_urls: false "
+              "(and generated with the same option).")
+@audience_option
+@click.option("--drafts", is_flag=True, help="The tree was generated with --drafts.")
+@click.option("--no-archive", is_flag=True, help="Do not write the offline archive (site.zip).")
+def index(site_dir, root, no_directory_urls, audience, drafts, no_archive):
+    """Add search, Find-similar data and the offline archive to a site another engine built.
+
+    For engines that cannot run the plugin (Zensical; MkDocs or ProperDocs without it):
+    `kb generate --out DIR`, build DIR with the engine, then `kb index SITE_DIR`. Use the
+    same --audience, --drafts and --no-directory-urls as for `kb generate`.
+    """
+    import logging
+
+    from .index_site import IndexSiteError, index_site
+
+    root = _require_root(root)
+    if not site_dir.is_dir():
+        raise UsageProblem(f"{site_dir}: no such folder (build the site first)")
+    handler = logging.StreamHandler(sys.stderr)  # the search step's summary and warnings (search.py logs them)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger = logging.getLogger("mkdocs.plugins.incidentkb")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        result = index_site(site_dir, root, directory_urls=not no_directory_urls,
+                            audience=audience or DEFAULT_AUDIENCE, drafts=drafts, archive=not no_archive)
+    except IndexSiteError as error:
+        click.echo(f"kb index: {error}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    except Exception as error:  # Pagefind could not start or write (PluginError): one line, not a traceback
+        if type(error).__name__ != "PluginError":
+            raise
+        click.echo(f"kb index: {error}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    finally:
+        logger.removeHandler(handler)
+    click.echo(f"{site_dir}: {result.pages} pages read, {result.indexed} indexed for search ({result.left_out} lists "
+               f"left out), {result.files_written} Find-similar and asset files written"
+               + (f", offline archive {result.archive}" if result.archive else ""), err=True)
+    if result.records_missing:
+        shown = ", ".join(result.records_missing[:5]) + (" ..." if len(result.records_missing) > 5 else "")
+        click.echo(f"kb index: {len(result.records_missing)} record page(s) are not in the site and cannot be found "
+                   f"by search: {shown}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+
+
 @cli.command()
 @root_option
 @click.option("--check", "check_only", is_flag=True, help="Only report stale files (exit 1), for CI.")
