@@ -240,6 +240,7 @@ def test_no_archive_under_mkdocs_serve(tmp_path):
     import tempfile
 
     assert search.is_serve_dir(Path(tempfile.gettempdir()) / "mkdocs_abc123")
+    assert search.is_serve_dir(Path(tempfile.gettempdir()) / "properdocs_abc123")  # `properdocs serve` (measured: 1.6.7)
     assert not search.is_serve_dir(tmp_path / "site")
 
 

@@ -677,9 +677,10 @@ def canonicalise_bundle(bundle: Path) -> None:
 
 
 def is_serve_dir(site_dir: str | os.PathLike) -> bool:
-    """`mkdocs serve` builds into tempfile.mkdtemp(prefix="mkdocs_"); no archive is made there."""
+    """`mkdocs serve` builds into tempfile.mkdtemp(prefix="mkdocs_"), `properdocs serve` into prefix="properdocs_";
+    no archive is made there."""
     path = Path(site_dir)
-    return path.name.startswith("mkdocs_") and path.parent == Path(tempfile.gettempdir())
+    return path.name.startswith(("mkdocs_", "properdocs_")) and path.parent == Path(tempfile.gettempdir())
 
 
 @dataclass
