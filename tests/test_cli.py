@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO, minimal_incident, run_kb
@@ -186,3 +187,27 @@ def test_every_command_has_help_and_is_documented(name, command):
     for param in command.params:
         label = param.opts[0] if isinstance(param, click.Option) else param.name.upper()
         assert label in sections[name], f"kb {name}: {label} is not documented"
+
+
+@pytest.mark.parametrize("shell, expected", [("bash", "complete -o nosort -F _kb_completion kb"),
+                                              ("zsh", "#compdef kb"), ("fish", "complete --no-files --command kb")])
+def test_shell_completion_script_is_produced(shell, expected):
+    """docs/guide/commands.md: `_KB_COMPLETE=bash_source kb` prints a script that completes the real commands."""
+    kb = Path(sys.executable).parent / "kb"
+    script = subprocess.run([str(kb)], env={"_KB_COMPLETE": f"{shell}_source", "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True)
+    assert script.returncode == 0 and expected in script.stdout, script.stderr
+    assert f"_KB_COMPLETE={shell}_source kb" in (REPO / "docs/guide/commands.md").read_text()
+
+
+def test_completion_offers_commands_and_format_choices():
+    kb = Path(sys.executable).parent / "kb"
+
+    def complete(words: str) -> list[str]:
+        env = {"_KB_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1),
+               "PATH": "/usr/bin:/bin"}
+        out = subprocess.run([str(kb)], env=env, capture_output=True, text=True).stdout
+        return [line.split(",", 1)[1] for line in out.splitlines()]
+
+    assert complete("kb ch") == ["check"]
+    assert set(complete("kb check --format ")) == {"text", "json", "github", "codequality", "sarif"}

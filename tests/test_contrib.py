@@ -19,10 +19,11 @@ pytestmark = pytest.mark.slow
 
 
 def kb_invocations(text: str) -> list[list[str]]:
-    """Every `kb ...` command line in a shell script or YAML value (after an optional path such as .venv/bin/)."""
+    """Every `kb ...` command line in a shell script or YAML value (after an optional path such as .venv/bin/),
+    up to a redirection or the next command."""
     found = []
     for line in text.splitlines():
-        for match in re.finditer(r"(?:^|[\s;&|(])(?:[\w./-]*/)?kb\s+([^;&|\n]+)", line):
+        for match in re.finditer(r"(?:^|[\s;&|(])(?:[\w./-]*/)?kb\s+([^;&|>\n]+)", line):
             words = shlex.split(match.group(1).replace('"${{ github.base_ref }}"', "main")
                                 .replace('"origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"', "main"))
             found.append(words)

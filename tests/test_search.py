@@ -11,7 +11,7 @@ import pytest
 
 from incidentkb.analysis.similar import fnv1a
 from incidentkb.indexing import pagefind as pagefind_module
-from incidentkb.indexing import search_pages
+from incidentkb.indexing import search_index, search_pages
 from incidentkb.indexing.pagefind import PagefindError, PagefindService, pagefind_executable
 from incidentkb.indexing.pagefind_bundle import (
     _chunk_words, _read_pagefind, canonicalise_bundle, cbor_dumps, cbor_loads, chunk_ranges, rechunk_index,
@@ -136,7 +136,7 @@ def test_service_reports_a_bad_request_as_an_error():
 
 def _tiny_bundle(out: Path, pages: int = 8) -> Path:
     """Index a few pages with several values per filter (the case Pagefind writes in random order)."""
-    indexer = search.SearchIndexer(lambda: None, archive=None)
+    indexer = search_index.SearchIndexer(lambda: None, archive=None)
     for number in range(pages):
         facts = PageFacts(("incident", "runbook", "page")[number % 3], f"SEV{number % 4 + 1}",
                           (f"svc-{number % 5}", f"svc-{(number + 2) % 5}"))
@@ -156,7 +156,7 @@ def test_two_indexings_write_the_same_bundle(tmp_path):
     assert files == sorted(p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file())
     assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
     assert any(f.startswith("filter/") for f in files)
-    for unused in search.UNUSED_BUNDLE_FILES:
+    for unused in search_index.UNUSED_BUNDLE_FILES:
         assert unused not in files
     # Canonicalising again changes nothing.
     before = {f: (first / f).read_bytes() for f in files}
@@ -165,7 +165,7 @@ def test_two_indexings_write_the_same_bundle(tmp_path):
 
 
 def test_no_pages_still_gives_a_working_empty_bundle(tmp_path):
-    indexer = search.SearchIndexer(lambda: None, archive=None)
+    indexer = search_index.SearchIndexer(lambda: None, archive=None)
     indexer.finish(tmp_path)
     assert (tmp_path / "pagefind/pagefind.js").is_file()
     config = json.loads((tmp_path / "kb-search/config.json").read_text())
@@ -244,8 +244,9 @@ def test_configure_places_the_theme_before_material_and_keeps_custom_dir(tmp_pat
 def test_no_archive_under_mkdocs_serve(tmp_path):
     import tempfile
 
-    assert search.is_serve_dir(Path(tempfile.gettempdir()) / "mkdocs_abc123")
-    assert not search.is_serve_dir(tmp_path / "site")
+    assert search_index.is_serve_dir(Path(tempfile.gettempdir()) / "mkdocs_abc123")
+    assert search_index.is_serve_dir(Path(tempfile.gettempdir()) / "properdocs_abc123")  # `properdocs serve` (measured: 1.6.7)
+    assert not search_index.is_serve_dir(tmp_path / "site")
 
 
 def test_material_search_plugin_is_reported(kb_root, tmp_path):
@@ -271,8 +272,12 @@ def test_the_pagefind_binary_is_required(monkeypatch):
 
     with pytest.raises(PagefindError, match="pagefind\\[extended\\]"):
         pagefind_executable()
-    with pytest.raises(PluginError, match="pagefind\\[extended\\]"):  # how a build reports it
-        search.SearchIndexer(lambda: None, archive=None)
+    with pytest.raises(PagefindError, match="pagefind\\[extended\\]"):
+        search_index.SearchIndexer(lambda: None, archive=None)
+    config = SimpleNamespace(plugins={}, theme=SimpleNamespace(dirs=[]), extra_css=[], extra_javascript=[],
+                             use_directory_urls=True, site_dir="site", config_file_path="mkdocs.yml")
+    with pytest.raises(PluginError, match="pagefind\\[extended\\]"):  # how a build reports it: one line
+        search.configure(config, lambda: None)
 
 
 def _lookup(chunks, term):
@@ -342,7 +347,7 @@ def test_sample_index_finds_every_word_in_its_chunk(sample_site):
 def test_a_failed_build_leaves_no_pagefind_process(tmp_path):
     # mkdocs serve rebuilds in one process: a build that failed before finish() must not leave
     # its Pagefind service running; the next configure() (and the end of the process) closes it.
-    indexer = search.SearchIndexer(lambda: None, archive=None)
+    indexer = search_index.SearchIndexer(lambda: None, archive=None)
     indexer.add_page("<h1>x</h1>", SimpleNamespace(url="x/", meta={}, title="x",
                                                    file=SimpleNamespace(src_uri="x.md", generated_by="incidentkb")))
     process = indexer._service._proc

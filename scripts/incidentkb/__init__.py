@@ -4,7 +4,7 @@ The public API is what this module re-exports; the `kb` command and the MkDocs
 plugin are thin shells over it.
 """
 
-__version__ = "0.1.0"
+from incidentkb.core.version import VERSION as __version__  # noqa: E402
 
 from incidentkb.checks.consistency import check_knowledge_base  # noqa: E402
 from incidentkb.core.findings import Finding  # noqa: E402

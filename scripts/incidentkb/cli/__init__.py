@@ -13,13 +13,13 @@ import sys
 
 import click
 
-from incidentkb import __version__
 from incidentkb.cli import alerts, authoring, checking, importing, reporting, similar, site
 from incidentkb.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, KBError
+from incidentkb.core.version import VERSION
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="kb")
+@click.version_option(VERSION, "--version", prog_name="kb")
 def cli():
     """incidentkb: incident records and runbooks in git, checked like code, published as a site."""
 

@@ -10,6 +10,9 @@ import click
 
 from incidentkb.analysis.alert_coverage import coverage, runbook_url_pattern
 from incidentkb.analysis.alert_rules import rules_to_read
+from incidentkb.checks.promtool import as_dict as promtool_dict
+from incidentkb.checks.promtool import check_rule_set
+from incidentkb.checks.promtool import summary as promtool_summary
 from incidentkb.cli.common import echo_json, format_option, require_root, root_option
 from incidentkb.core.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from incidentkb.core.findings import FORMATTERS, sort_findings
@@ -29,7 +32,9 @@ from incidentkb.records.load import Layout, load
 @click.option("--min-coverage", type=click.FloatRange(0, 1), metavar="0..1",
               help="Fail below this share of alerts with a runbook (default: alerts.min_coverage in the policy).")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too: unresolved runbook_url values and the like.")
-def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_coverage, strict):
+@click.option("--promtool/--no-promtool", default=True, show_default=True,
+              help="Also run Prometheus' `promtool check rules` on the rule files, when promtool is installed.")
+def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_coverage, strict, promtool):
     """Check that every alert in RULES has a runbook, and that its runbook_url leads to it.
 
     RULES are Prometheus rule files, PrometheusRule manifests or folders of them (default:
@@ -50,6 +55,10 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
     loaded = {runbook.path for runbook in kb.runbooks}
     broken = len({f.path for f in findings if f.is_error and f.path.startswith(layout.runbooks + "/")} - loaded)
     rule_set = rules_to_read(root, kb.policy, rules)
+    checked = None
+    if promtool:  # Prometheus' own check of the same files, when promtool is installed (checks/promtool.py)
+        checked = check_rule_set(rule_set, base=None if rules else root)
+        rule_set.findings += checked.findings
     url_pattern = runbook_url_pattern(root, kb.policy, url_pattern, base_url)
     threshold = min_coverage if min_coverage is not None else (kb.policy.section("alerts") or {}).get("min_coverage")
     # Runbook paths in findings are shown from the working folder, like the rule files.
@@ -66,10 +75,13 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
     headline = (f"{result.covered} of {result.total} alerts have a runbook ({percent}){verdict}" if result.total
                 else "no alerting rules found")
     if output_format == "json":
-        echo_json(result.as_dict(threshold) | {"below_minimum": below})
+        echo_json(result.as_dict(threshold) | {"below_minimum": below}
+                  | ({"promtool": promtool_dict(checked)} if checked is not None else {}))
     elif output_format == "github":
         if result.findings:
             click.echo(FORMATTERS["github"](result.findings))
+        if checked is not None:
+            click.echo(f"::notice title=promtool::{promtool_summary(checked)}")
         click.echo(f"::{'error' if below else 'notice'} title=alert coverage::{headline}")
     else:
         if result.findings:
@@ -83,6 +95,8 @@ def alerts(rules, root, output_format, as_json, url_pattern, base_url, min_cover
                    (f" (expected {url_pattern})" if url_pattern else " (URLs not checked: pass --url-pattern or "
                     "--base-url, or set alerts.runbook_url in the policy)"))
         click.echo(f"  {len(result.undefined)} alert(s) named by runbooks but defined by no rule")
+        if checked is not None:
+            click.echo("  " + promtool_summary(checked))
     if broken:
         click.echo(f"note: {broken} runbook(s) could not be loaded and were not counted (run kb check)", err=True)
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)

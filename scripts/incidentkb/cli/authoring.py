@@ -123,7 +123,8 @@ def new_runbook(root, title, services, alerts, owner, runbook_id):
 @click.option("--check", "check_only", is_flag=True, help="Only report stale files (exit 1), for CI.")
 def sync(root, check_only):
     """Regenerate the files derived from the policy and catalog: the pull-request template with the
-    post-mortem review checklist, and CODEOWNERS routing records to the teams that own their services."""
+    post-mortem review checklist, CODEOWNERS routing records to the teams that own their services, and the
+    JSON Schemas in .schemas/ that editors validate catalog.yml and policy.yml with."""
     root = require_root(root)
     kb, _ = load(root)
     stale = sync_files(root, kb, check_only)

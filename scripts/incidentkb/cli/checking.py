@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from incidentkb.analysis.similar import SimilarityIndex
 from incidentkb.checks.changed import ChangedError, changed_paths, check_changed
 from incidentkb.checks.consistency import check_knowledge_base
 from incidentkb.checks.duplicates import check_duplicates
-from incidentkb.cli.common import echo_json, format_option, parse_today, require_root, root_option
+from incidentkb.cli.common import echo_json, parse_today, require_root, root_option
 from incidentkb.core.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
+from incidentkb.core.finding_formats import REPORT_FORMATTERS
 from incidentkb.core.findings import FORMATTERS, sort_findings, summary_line
 from incidentkb.records.json_schema import json_schemas
 from incidentkb.records.load import Layout, load, load_policy
@@ -22,7 +24,9 @@ from incidentkb.site.sections.reference import render_field_reference
 
 @click.command()
 @root_option
-@format_option
+@click.option("--format", "output_format", type=click.Choice(sorted(FORMATTERS | REPORT_FORMATTERS)), default="text",
+              show_default=True, help="text for people, json for tools, github for workflow annotations, codequality "
+              "for GitLab's Code Quality report, sarif for GitHub code scanning.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @click.option("--today", metavar="YYYY-MM-DD", help="Date to judge deadlines against (default: today).")
 @click.option("--changed", is_flag=True,
@@ -47,7 +51,10 @@ def check(root: Path, output_format: str, strict: bool, today: str | None, chang
         findings += check_knowledge_base(kb, today=day)
         findings = sort_findings(findings + _duplicate_warnings(root, kb, base))
         files_checked = kb.files_read
-    if findings or output_format == "json":
+    if output_format in REPORT_FORMATTERS:  # a report file for CI, written even when it is empty
+        base = os.path.relpath(root)
+        click.echo(REPORT_FORMATTERS[output_format](findings, "" if base.startswith("..") else base))
+    elif findings or output_format == "json":
         click.echo(FORMATTERS[output_format](findings))
     if output_format == "text":
         click.echo(summary_line(findings, files_checked), err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from incidentkb.core.errors import EXIT_PROBLEMS, UsageError
 from incidentkb.indexing.offline import serve_archive
 from incidentkb.publish.engine import build as build_site_dir
 from incidentkb.publish.engine import serve as serve_site
+from incidentkb.publish.index_site import index_site
 from incidentkb.publish.tree import generate as generate_tree
 from incidentkb.records.audience import DEFAULT_AUDIENCE
 
@@ -78,4 +80,42 @@ def generate(root, out, today, no_directory_urls, audience, drafts):
     click.echo(f"{count} files written to {out}", err=True)
 
 
-COMMANDS = (build, serve, generate)
+@click.command("index")
+@click.argument("site_dir", type=click.Path(file_okay=False, path_type=Path))
+@root_option
+@click.option("--no-directory-urls", is_flag=True, help="The site was built with use_directory_urls: false "
+              "(and generated with the same option).")
+@audience_option
+@click.option("--drafts", is_flag=True, help="The tree was generated with --drafts.")
+@click.option("--no-archive", is_flag=True, help="Do not write the offline archive (site.zip).")
+def index(site_dir, root, no_directory_urls, audience, drafts, no_archive):
+    """Add search, Find-similar data and the offline archive to a site another engine built.
+
+    For engines that cannot run the plugin (Zensical; MkDocs or ProperDocs without it):
+    `kb generate --out DIR`, build DIR with the engine, then `kb index SITE_DIR`. Use the
+    same --audience, --drafts and --no-directory-urls as for `kb generate`.
+    """
+    root = require_root(root)
+    if not site_dir.is_dir():
+        raise UsageError(f"{site_dir}: no such folder (build the site first)")
+    handler = logging.StreamHandler(sys.stderr)  # the search step's summary and warnings (indexing/search_index.py)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger = logging.getLogger("mkdocs.plugins.incidentkb")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        result = index_site(site_dir, root, directory_urls=not no_directory_urls,
+                            audience=audience or DEFAULT_AUDIENCE, drafts=drafts, archive=not no_archive)
+    finally:
+        logger.removeHandler(handler)
+    click.echo(f"{site_dir}: {result.pages} pages read, {result.indexed} indexed for search ({result.left_out} lists "
+               f"left out), {result.files_written} Find-similar and asset files written"
+               + (f", offline archive {result.archive}" if result.archive else ""), err=True)
+    if result.records_missing:
+        shown = ", ".join(result.records_missing[:5]) + (" ..." if len(result.records_missing) > 5 else "")
+        click.echo(f"kb index: {len(result.records_missing)} record page(s) are not in the site and cannot be found "
+                   f"by search: {shown}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+
+
+COMMANDS = (build, serve, generate, index)

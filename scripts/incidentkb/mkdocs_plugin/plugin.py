@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from incidentkb.core.background import freeze_for_the_build, thaw
+from incidentkb.core.errors import KBError
 from incidentkb.mkdocs_plugin import parallel
 from incidentkb.mkdocs_plugin.parallel import (
     PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count,
@@ -64,6 +66,15 @@ def collapse_whitespace(html: str) -> str:
     return "".join(out)
 
 log = get_plugin_logger(__name__)
+
+
+@contextmanager
+def as_plugin_error():
+    """The library's errors for the user (Pagefind missing or failing) as MkDocs shows them: one line, no traceback."""
+    try:
+        yield
+    except KBError as error:
+        raise PluginError(f"incidentkb: {error}") from None
 
 STYLESHEET = "assets/incidentkb/incidentkb.css"
 SCRIPT = "assets/incidentkb/incidentkb.js"  # makes wide tables reachable by keyboard
@@ -232,7 +243,8 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                 # Its worker stopped before sending it: the record goes in the worker's place in the order.
                 self.converter.rebuilt(page.file.src_uri, self.search.describe(html, page))
             else:
-                self.search.add_page(html, page)
+                with as_plugin_error():
+                    self.search.add_page(html, page)
         return html
 
     def on_post_page(self, output: str, *, page, config) -> str:
@@ -264,12 +276,13 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self.site is not None:
             self._report_findings()
         error = self._stop_workers()
-        if isinstance(error, PluginError):  # Pagefind could not start
-            raise error
+        if isinstance(error, KBError):  # Pagefind could not start
+            raise PluginError(f"incidentkb: {error}") from None
         if error is not None:
             raise PluginError(f"incidentkb: search: a page could not be sent to the search index: {error}") from error
         if self.search is not None:
-            self.search.finish(Path(config.site_dir))
+            with as_plugin_error():
+                self.search.finish(Path(config.site_dir))
 
     def on_build_error(self, *, error) -> None:
         self._thaw()
