@@ -127,6 +127,7 @@ def test_unmapped_severity_and_unknown_service_are_reported(tmp_path):
                                                                                          ",Web site,2025-03-15"),
                     encoding="utf-8")
     before = sorted(p.relative_to(into).as_posix() for p in into.rglob("*"))
+    header = (into / "catalog.yml").read_text(encoding="utf-8").split("\nteams:", 1)[0]  # comments written by kb init
     result = run_kb("import", "incidents", path, "--preset", "opsgenie", "--into", into)
     assert result.code == 1
     assert "FAILED   incidents.csv line 2: severity 'P1' is not a severity of the policy" in result.out
@@ -135,7 +136,8 @@ def test_unmapped_severity_and_unknown_service_are_reported(tmp_path):
     result = run_kb("import", "incidents", path, "--preset", "opsgenie", "--into", into, "--add-services")
     assert "added 1 service(s) to catalog.yml" in result.out and "  - id: web-site" in result.out
     catalog = (into / "catalog.yml").read_text(encoding="utf-8")
-    assert catalog.startswith("# The service catalog") and "- id: web-site\n    name: Web site" in catalog
+    assert "# The service catalog" in header and catalog.startswith(header)  # appended, nothing rewritten
+    assert "- id: web-site\n    name: Web site" in catalog
     assert run_kb("check", "--root", into).code == 0
 
 
