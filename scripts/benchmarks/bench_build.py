@@ -16,6 +16,7 @@ the offline archive.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
@@ -70,7 +71,8 @@ def build(project: Path, python: str = sys.executable) -> tuple[float, float]:
     shutil.rmtree(site, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([python, "-m", "mkdocs", "build", "--quiet", "--strict"], cwd=project, check=True)
+    subprocess.run([python, "-m", "mkdocs", "build", "--quiet", "--strict"], cwd=project, check=True,
+                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})  # Material's banner on every build
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
