@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from datetime import date
 from pathlib import Path
 
@@ -33,10 +34,10 @@ from .background import freeze_for_the_build, thaw
 from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
 from .render import BYTECODE_CACHE, RAW_BLOCK
+from .sanitize import sanitize_around
 from .site import SiteBuild, build_site
 from .training import abbreviations_enabled
 
-_STASH_MARK = re.compile(r"<!--kb-stash-(\d+)-->")
 _PROTECTED = re.compile(r"(<(pre|script|style|textarea)\b.*?</\2>)", re.DOTALL | re.IGNORECASE)
 _INDENT = re.compile(r"\n\s+")  # starts only at a newline: 7 times faster than also eating trailing blanks
 
@@ -92,6 +93,11 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         self.search = None  # a search.SearchIndexer during a build, fed page by page
         self.converter: ParallelConverter | None = None  # converts generated pages in worker processes
         self._findings_reported = False
+        self._errors_reported = 0
+        # Placeholders for our own HTML blocks carry a secret: a record body that writes one cannot pull a
+        # block in (or make the build fail on an index that does not exist).
+        self._stash_key = secrets.token_hex(8)
+        self._stash_mark = re.compile(f"<!--kb-stash-{self._stash_key}-(\\d+)-->")
 
     def _root(self, config) -> Path:
         if self.config.root:
@@ -208,11 +214,15 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
         def hide(match) -> str:
             stash.append(match.group(1))
-            return f"<!--kb-stash-{len(stash) - 1}-->"
+            return f"<!--kb-stash-{self._stash_key}-{len(stash) - 1}-->"
 
         markdown = RAW_BLOCK.sub(hide, markdown)
         self._stash[page.file.src_uri] = stash
         return markdown
+
+    @property
+    def _raw_html(self) -> str:
+        return self.site.kb.policy.section("bodies")["raw_html"]
 
     @staticmethod
     def _adopted(page) -> bool:
@@ -222,8 +232,11 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self._adopted(page):
             return html
         stash = self._stash.pop(page.file.src_uri, None)
+        if page.file.generated_by is not None and self.site is not None and self._raw_html != "allow":
+            # A generated page: what Markdown made of record text is sanitised, our own blocks are not (sanitize.py).
+            html = sanitize_around(html, self._stash_mark)
         if stash:
-            html = _STASH_MARK.sub(lambda m: stash[int(m.group(1))], html)
+            html = self._stash_mark.sub(lambda m: stash[int(m.group(1))], html)
         if self.search is not None and not parallel.IN_WORKER:  # a build worker sends its pages itself
             if self.converter is not None and self.converter.forwards(page.file.src_uri):
                 # Its worker stopped before sending it: the record goes in the worker's place in the order.
@@ -244,6 +257,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self._findings_reported:
             return
         self._findings_reported = True
+        self._errors_reported = 0
         compliance_warnings = 0
         for finding in self.site.findings:
             if finding.code in RULES and not finding.is_error:
@@ -252,6 +266,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                 compliance_warnings += 1
                 continue
             where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            self._errors_reported += finding.is_error
             (log.error if finding.is_error else log.warning)(f"{where}: {finding.code}: {finding.message}")
         if compliance_warnings:
             log.info(f"{compliance_warnings} compliance warnings: see the compliance page, or run `kb check`")
@@ -267,6 +282,10 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             raise PluginError(f"incidentkb: search: a page could not be sent to the search index: {error}") from error
         if self.search is not None:
             self.search.finish(Path(config.site_dir))
+        if self._errors_reported and not config.strict and not self.serving:
+            # Built what could be built (the errors are listed above); the exit code must still say so.
+            raise PluginError(f"incidentkb: the site was built, but the records have {self._errors_reported} "
+                              "error(s), listed above; fix them (`kb check` shows how)")
 
     def on_build_error(self, *, error) -> None:
         self._thaw()

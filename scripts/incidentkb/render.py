@@ -24,6 +24,7 @@ from . import urls
 from .background import Deferred
 from .fieldref import render_field_reference
 from .links import Links, build_links
+from .sanitize import fence_proof
 from .model import OPEN_ACTION_STATUSES, CatalogEntry, Incident, KnowledgeBase, Record, Runbook
 from .similar import SIMILAR_SHOWN, reasons_in_words
 from .text import FENCE
@@ -148,7 +149,7 @@ class Renderer:
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=True, bytecode_cache=BYTECODE_CACHE, auto_reload=False)
         self.env.filters.update(md=md_text, dur=fmt_duration, ts=fmt_timestamp, day=fmt_date, since=fmt_since,
-                                raw=raw_html)
+                                raw=raw_html, body=lambda text: Markup(fence_proof(text)))
         self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today, policy=kb.policy,
                                 reasons_in_words=reasons_in_words)
 
@@ -328,7 +329,7 @@ class Renderer:
         similar-incident index."""
         page = urls.record_page(incident)
         section = self.related_section(page, incident) if related else RELATED_MARK
-        markdown = self.render("incident.md.j2", page, incident=incident, body=demote_headings(incident.body),
+        markdown = self.render("incident.md.j2", page, incident=incident, body=demote_headings(fence_proof(incident.body)),
                                related=Markup(section))
         return GeneratedPage(page, markdown, incident.path, record=True)
 

@@ -1,0 +1,265 @@
+"""What a reader's browser receives from untrusted text: made inert on the page, and found for the checks.
+
+Record bodies are Markdown written by anyone who can open a pull request, and the site may
+be public. Which markup a body turns into is decided by Python-Markdown and its extensions
+(raw HTML, reference links, attribute lists, md_in_html), not by what the source looks
+like, so both jobs here work on the HTML that Markdown produced:
+
+- `sanitize` (the guarantee): an allow-list sanitiser (nh3, the bindings of the Rust
+  crate Ammonia, which parses like a browser) keeps the markup that Markdown writes and
+  drops everything else: scripts, event handlers, javascript:/vbscript:/data: URLs,
+  frames, objects, forms, meta and base elements, srcdoc. The plugin runs it on the parts
+  of every generated page that came out of Markdown, in the build workers and in MkDocs'
+  own page loop alike (plugin.on_page_content runs in both). Our own HTML blocks
+  (templates, Jinja-escaped values) are swapped out before Markdown runs and come back
+  after the sanitiser: they are trusted, and they are never wrapped by a body's markup,
+  because each stretch between two of them is sanitised on its own.
+- `rendered_findings` (the messages): `kb check` renders each body that could hold markup
+  and reports what is active in the result, at the source line where it can be found.
+  These are errors, so `kb check`, `kb build` and `mkdocs build --strict` stop on them;
+  a plain `mkdocs build` publishes the sanitised page and exits non-zero.
+
+Text from hand-written pages under docs/ and from our templates is trusted: it is reviewed
+like code, and the same people can add scripts to mkdocs.yml anyway.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html.parser import HTMLParser
+
+import nh3
+
+from .findings import ERROR, Finding
+
+# ------------------------------------------------------------------------------------------- sanitising
+
+# What Python-Markdown and the extensions we use (tables, admonition, attr_list, md_in_html, toc, abbr,
+# footnotes, def_list, pymdownx.tasklist, highlighting) write, plus harmless markup people put in
+# post-mortems (<details>, <kbd>, <br>, <sup>). No form controls except the task-list checkbox.
+TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details",
+    "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
+    "input", "ins", "kbd", "label", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong",
+    "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+}
+# Dropped with everything inside them (other elements that are not allowed lose only their tags).
+DROPPED_WITH_CONTENT = {"script", "style", "template", "noscript", "noembed", "noframes", "xmp", "iframe", "title",
+                        "textarea", "select", "object", "applet"}
+GENERIC_ATTRIBUTES = {"id", "class", "title", "lang", "dir"}
+ATTRIBUTES = {
+    "a": {"href", "name"},
+    "img": {"src", "alt", "width", "height", "loading"},
+    "td": {"colspan", "rowspan", "align", "style"},
+    "th": {"colspan", "rowspan", "align", "style", "scope"},
+    "ol": {"start", "type", "reversed"},
+    "li": {"value"},
+    "details": {"open"},
+    "input": {"type", "checked", "disabled"},  # task lists: <input type="checkbox" disabled>
+    "time": {"datetime"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "del": {"datetime"},
+    "ins": {"datetime"},
+}
+# Absolute URLs only with these schemes; relative ones (pages, anchors, images of the site) stay.
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+STYLE_PROPERTIES = {"text-align"}  # the only style Markdown writes: table column alignment
+
+
+def sanitize(fragment: str) -> str:
+    """`fragment` with everything that is not on the allow-list removed (see the module docstring)."""
+    if not fragment or fragment.isspace():
+        return fragment
+    return nh3.clean(fragment, tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attributes=_attributes(),
+                     url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True,
+                     filter_style_properties=STYLE_PROPERTIES,
+                     # Only checkboxes: an <input type=image src=...> or a submit button has no business here.
+                     set_tag_attribute_values={"input": {"type": "checkbox"}})
+
+
+@lru_cache(maxsize=1)
+def _attributes() -> dict[str, set[str]]:
+    return {"*": GENERIC_ATTRIBUTES, **ATTRIBUTES}
+
+
+def sanitize_around(html: str, trusted: re.Pattern) -> str:
+    """Sanitise each stretch of `html` between two matches of `trusted` (placeholders of our own blocks).
+
+    Each stretch on its own: a body's unclosed <details> or stray </div> is closed or dropped where the
+    stretch ends, so untrusted markup can neither wrap nor close what we generated."""
+    parts = []
+    last = 0
+    for match in trusted.finditer(html):
+        parts.append(sanitize(html[last:match.start()]))
+        parts.append(match.group(0))
+        last = match.end()
+    parts.append(sanitize(html[last:]))
+    return "".join(parts)
+
+
+# Our own fences (render.RAW_START / RAW_END): a body that wrote them would have its HTML treated as ours.
+_FENCE = re.compile(r"<!--(/?)kb-raw-->")
+
+
+def fence_proof(body: str) -> str:
+    """A record body with our own block fences made into ordinary comments (see render.RAW_BLOCK)."""
+    return _FENCE.sub(r"<!-- \1kb-raw -->", body) if "kb-raw" in body else body
+
+
+# ------------------------------------------------------------------------------------------- finding
+
+ACTIVE_ELEMENTS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "meta", "base",
+                   "link", "portal", "noembed"}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "background", "poster", "cite",
+                  "lowsrc", "dynsrc", "codebase", "ping", "srcset", "to", "from", "values", "by"}
+_SAFE_DATA = re.compile(r"data:image/(?:png|gif|jpe?g|webp|avif|bmp)[;,]")
+# Browsers drop ASCII tabs and newlines anywhere in a URL and leading C0 controls and spaces.
+_URL_NOISE = re.compile(r"[\t\n\r]")
+
+
+def url_runs_code(value: str) -> bool:
+    """Whether a URL attribute's value (entities already decoded) runs code or opens HTML when followed."""
+    url = _URL_NOISE.sub("", value).lstrip("".join(map(chr, range(0x21)))).lower()
+    if url.startswith(("javascript:", "vbscript:", "livescript:")):
+        return True
+    return url.startswith("data:") and not _SAFE_DATA.match(url)
+
+
+@dataclass(frozen=True)
+class Active:
+    """One active part of a page: an element, or an attribute of an element."""
+
+    tag: str
+    attribute: str = ""  # empty for an active element
+    value: str = ""
+
+    def describe(self) -> str:
+        if not self.attribute:
+            return f"<{self.tag}> can run code or change the page in readers' browsers"
+        if self.attribute.startswith("on"):
+            return f"the {self.attribute}= attribute on <{self.tag}> runs code"
+        if self.attribute == "srcdoc":
+            return f"the srcdoc= attribute on <{self.tag}> holds a page of its own"
+        return f"<{self.tag}> {self.attribute}={self.value[:40]!r} runs code when followed"
+
+
+class _ActiveParts(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[Active] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ACTIVE_ELEMENTS:
+            self.found.append(Active(tag))
+        for name, value in attrs:
+            value = value or ""
+            if name.startswith("on") or name == "srcdoc":
+                self.found.append(Active(tag, name, value))
+            elif name in URL_ATTRIBUTES and url_runs_code(value):
+                self.found.append(Active(tag, name, value))
+            elif name == "http-equiv" or (name == "style" and re.search(r"expression\s*\(|script:", value, re.I)):
+                self.found.append(Active(tag, name, value))
+
+    handle_startendtag = handle_starttag
+
+
+def active_parts(html: str) -> list[Active]:
+    """Every element and attribute of `html` that can run code (what the sanitiser must have removed).
+
+    A parser of the standard library, not a browser: it is the checks' and the tests' view; what keeps
+    code off the pages is `sanitize`, which parses as browsers do."""
+    parser = _ActiveParts()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+# ------------------------------------------------------------------------------------------- kb check
+
+# Bodies without any of these render to plain paragraphs, lists, emphasis and code: nothing to look at.
+# (`<`: raw HTML and autolinks; `](` and `]:`: link targets; `{`: attribute lists; `&`: entities.)
+_MAY_HOLD_MARKUP = re.compile(r"[<{]|\]\(|\]:|&#")
+
+# A superset of the extensions sites use that decide what becomes markup: a body is judged as the most
+# permissive of them would render it (attr_list and md_in_html turn text into attributes and HTML).
+CHECK_EXTENSIONS = ["extra", "admonition", "toc", "sane_lists"]
+
+
+@lru_cache(maxsize=1)
+def _markdown():
+    import markdown
+
+    return markdown.Markdown(extensions=CHECK_EXTENSIONS)
+
+
+def render_body(body: str) -> tuple[str, list[str]]:
+    """(the HTML of a body, the raw HTML pieces Python-Markdown passed through) with CHECK_EXTENSIONS."""
+    md = _markdown()
+    md.reset()
+    html = md.convert(body)
+    raw = [piece for piece in md.htmlStash.rawHtmlBlocks if isinstance(piece, str)]
+    return html, raw
+
+
+_TAG_START = re.compile(r"<\s*/?\s*[a-zA-Z]")
+
+
+def rendered_findings(record, mode: str, reported_lines: set[int] = frozenset()) -> list[Finding]:
+    """What a body renders to that runs code (mode `safe`), or any raw HTML in it (mode `reject`).
+
+    Located at the first source line that holds the offending text; lines in `reported_lines` were
+    already reported by the source check (htmlsafety.py), whose messages point at the column."""
+    body = record.body
+    if mode == "allow" or not _MAY_HOLD_MARKUP.search(body):
+        return []
+    try:
+        html, raw = render_body(body)
+    except Exception as error:  # noqa: BLE001 - an extension that chokes on a body must not stop the checks
+        return [Finding(record.path, record.body_line, 1, ERROR, "unrenderable-body",
+                        f"the body could not be rendered as Markdown ({type(error).__name__}: {error})",
+                        "Simplify the markup around this point; the site build sanitises the page either way.")]
+    out: list[Finding] = []
+    seen = set(reported_lines)
+
+    def report(line: int, code: str, message: str, hint: str) -> None:
+        if line in seen:
+            return
+        seen.add(line)
+        out.append(Finding(record.path, line, 1, ERROR, code, message, hint))
+
+    if mode == "reject":
+        for piece in raw:
+            if _TAG_START.search(piece):
+                tag = _TAG_START.search(piece).group(0)
+                report(_line_of(record, [piece.strip().split("\n")[0], piece.strip()[:20], tag]), "raw-html",
+                       f"raw HTML {piece.strip()[:40]!r} in the body",
+                       "The policy (bodies.raw_html: reject) allows Markdown only; use Markdown, or put markup in "
+                       "`code`.")
+    for part in active_parts(html):
+        needles = [part.value, part.value.split(":", 1)[-1], part.attribute, f"<{part.tag}"] if part.attribute \
+            else [f"<{part.tag}"]
+        code = "unsafe-html" if not part.attribute or part.attribute.startswith("on") or part.attribute in (
+            "srcdoc", "http-equiv", "style") else "unsafe-link"
+        report(_line_of(record, needles), code, part.describe() + " (as the page renders it)",
+               "Remove it, or put it in `code` or a fenced code block to show it as text. Published pages are "
+               "sanitised either way; this error keeps it out of review.")
+    return out
+
+
+def _line_of(record, needles: list[str]) -> int:
+    """The first body line (file line number) where one of the needles occurs, in that order of preference;
+    the body's first line when none does (entities or line breaks inside the text hide it)."""
+    lines = record.body.split("\n")
+    folded = [line.casefold() for line in lines]
+    for needle in needles:
+        needle = (needle or "").strip().casefold()
+        if len(needle) < 2:
+            continue
+        for index, line in enumerate(folded):
+            if needle in line or html_lib.unescape(needle) in html_lib.unescape(line):
+                return record.body_line + index
+    return record.body_line
