@@ -95,3 +95,6 @@ def record_active_parts(page_html: str, baseline_scripts: int) -> list:
     if scripts != baseline_scripts:
         found.append(f"{scripts} <script> elements, a clean page has {baseline_scripts}")
     return found
+
+
+ALL_CASES = cases(VECTORS, OWASP)
