@@ -133,3 +133,30 @@ def test_harmless_markup_survives_the_sanitiser():
                  'href="../y/#z"', 'src="c.png"', 'type="checkbox"', "checked", 'class="task-list-indicator"',
                  'id="cause"', 'href="#cause"', '<abbr title="Mean time to restore">', 'class="admonition note"'):
         assert kept in cleaned, kept
+
+
+def test_kb_generate_refuses_bodies_that_run_code(hostile_root, tmp_path):
+    """Another builder renders the generated Markdown without our sanitiser: nothing is written."""
+    result = run_kb("generate", "--root", hostile_root, "--out", tmp_path / "out")
+    assert result.code == 1 and "Traceback" not in result.err
+    case = BY_NAME["reference-link"]
+    assert f"{case.path}:{case.first_line + 2}: unsafe-link:" in result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_kb_generate_writes_inert_bodies_without_our_fences(kb_root, tmp_path):
+    from conftest import minimal_incident
+
+    quoted = "```\n<!--kb-raw-->\n<b>quoted</b>\n<!--/kb-raw-->\n```"
+    root = kb_root({"catalog.yml": (hostile_root_catalog()),
+                    "incidents/2025/INC-2025-001-x.md": minimal_incident().replace("A deploy broke checkout.", quoted)})
+    result = run_kb("generate", "--root", root, "--out", tmp_path / "out")
+    assert result.code == 0, result.err
+    page = next((tmp_path / "out/incidents/2025").glob("INC-2025-001-*.md")).read_text(encoding="utf-8")
+    assert "<!-- kb-raw -->\n<b>quoted</b>\n<!-- /kb-raw -->" in page
+
+
+def hostile_root_catalog() -> str:
+    from conftest import REPO
+
+    return (REPO / "tests/badinput/_valid/catalog.yml").read_text(encoding="utf-8")

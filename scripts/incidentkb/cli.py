@@ -361,6 +361,9 @@ def generate(root, out, today, no_directory_urls, audience, drafts):
         count = generate_tree(root, out, parse_today(today), directory_urls=not no_directory_urls,
                               audience=audience or DEFAULT_AUDIENCE, drafts=drafts)
     except PublishError as error:
+        if getattr(error, "findings", None):  # records to fix, not a usage problem
+            click.echo(f"kb generate: {error}", err=True)
+            sys.exit(EXIT_PROBLEMS)
         raise UsageProblem(str(error)) from None
     click.echo(f"{count} files written to {out}", err=True)
 

@@ -24,6 +24,7 @@ import yaml
 
 from .audience import DEFAULT_AUDIENCE
 from .render import RAW_BLOCK
+from .sanitize import SAFETY_CODES
 from .site import build_site
 
 GENERATED_MARKER = ".kb-generated"
@@ -147,6 +148,15 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
                       docs_prefix=os.path.relpath(docs_dir, root).replace(os.sep, "/"), include_drafts=drafts)
     if site.fatal:
         raise PublishError(site.fatal)
+    unsafe = [f for f in site.findings if f.code in SAFETY_CODES and f.is_error]
+    if unsafe:
+        # Another builder renders the bodies with its own Markdown and no sanitiser of ours: a body whose
+        # markup runs code is refused here, before it is written (see docs/guide/trust.md).
+        error = PublishError("nothing was written: these record bodies hold markup that runs code in readers' "
+                             "browsers, and the builder you give this tree to would publish it:\n" + "\n".join(
+                                 f"  {f.path}:{f.line}: {f.code}: {f.message}" for f in unsafe))
+        error.findings = unsafe
+        raise error
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent if out.parent.exists() else None))
     count = 0
     try:

@@ -180,6 +180,8 @@ def active_parts(html: str) -> list[Active]:
 
 # ------------------------------------------------------------------------------------------- kb check
 
+SAFETY_CODES = frozenset({"unsafe-html", "unsafe-link", "raw-html", "unrenderable-body"})  # and htmlsafety.py's
+
 # Bodies without any of these render to plain paragraphs, lists, emphasis and code: nothing to look at.
 # (`<`: raw HTML and autolinks; `](` and `]:`: link targets; `{`: attribute lists; `&`: entities.)
 _MAY_HOLD_MARKUP = re.compile(r"[<{]|\]\(|\]:|&#")
