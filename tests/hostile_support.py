@@ -8,6 +8,7 @@ Each vector is the body of its own incident, so a finding and a page belong to o
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -41,15 +42,18 @@ class Case:
     page: str  # of its built page, relative to the site
     first_line: int  # the file line where the body vector starts
     body: str
+    title_suffix: str = ""  # appended to the incident's title
 
 
 def cases(vectors: list[dict], owasp: list[str]) -> list[Case]:
     out = []
-    bodies = [(v["name"], v["body"]) for v in vectors] + [(f"owasp-{n:03d}", body) for n, body in enumerate(owasp, 1)]
+    bodies = [(v["name"], v["body"], v.get("title_suffix", "")) for v in vectors]
+    bodies += [(f"owasp-{n:03d}", body, "") for n, body in enumerate(owasp, 1)]
     first_line = minimal_incident().split("\n").index(PLACEHOLDER) + 1
-    for number, (name, body) in enumerate(bodies, 100):
+    for number, (name, body, title_suffix) in enumerate(bodies, 100):
         stem = f"INC-2025-{number:03d}-{name}"
-        out.append(Case(name, f"incidents/2025/{stem}.md", f"incidents/2025/{stem}/index.html", first_line, body))
+        out.append(Case(name, f"incidents/2025/{stem}.md", f"incidents/2025/{stem}/index.html", first_line, body,
+                        title_suffix))
     return out
 
 
@@ -64,7 +68,8 @@ def hostile_kb(root: Path, all_cases: list[Case]) -> Path:
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs/index.md").write_text("# Hostile\n", encoding="utf-8")
     for number, case in enumerate(all_cases, 100):
-        text = minimal_incident(case.path.split("/")[-1][:12], title=f"Hostile body {case.name}")
+        title = json.dumps(f"Hostile body {case.name}{case.title_suffix}")
+        text = minimal_incident(case.path.split("/")[-1][:12], title=title)
         path = root / case.path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.replace(PLACEHOLDER, case.body), encoding="utf-8")

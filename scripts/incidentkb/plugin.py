@@ -34,7 +34,7 @@ from .background import freeze_for_the_build, thaw
 from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
 from .render import BYTECODE_CACHE, RAW_BLOCK
-from .sanitize import sanitize_around
+from .sanitize import keep_title_escaped, sanitize_around
 from .site import SiteBuild, build_site
 from .training import abbreviations_enabled
 
@@ -232,9 +232,11 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self._adopted(page):
             return html
         stash = self._stash.pop(page.file.src_uri, None)
-        if page.file.generated_by is not None and self.site is not None and self._raw_html != "allow":
-            # A generated page: what Markdown made of record text is sanitised, our own blocks are not (sanitize.py).
-            html = sanitize_around(html, self._stash_mark)
+        if page.file.generated_by is not None and self.site is not None:
+            keep_title_escaped(page)  # a record's title is text, wherever the theme puts it (sanitize.py)
+            if self._raw_html != "allow":
+                # What Markdown made of record text is sanitised, our own blocks are not (sanitize.py).
+                html = sanitize_around(html, self._stash_mark)
         if stash:
             html = self._stash_mark.sub(lambda m: stash[int(m.group(1))], html)
         if self.search is not None and not parallel.IN_WORKER:  # a build worker sends its pages itself

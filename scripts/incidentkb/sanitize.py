@@ -101,6 +101,18 @@ def sanitize_around(html: str, trusted: re.Pattern) -> str:
     return "".join(parts)
 
 
+def keep_title_escaped(page) -> None:
+    """Give a generated page its title as escaped HTML in `page.meta["title"]`, which themes write as it is.
+
+    MkDocs takes a page's title from its first heading as HTML (entities kept). Material writes it into
+    <title> through Jinja's striptags, which also undoes the escaping, so a record titled
+    `</title><script>...` ended the element and ran the script. Its own `page.meta.title` branch writes
+    the value as it is; the navigation, which already wrote the escaped HTML, reads the same string."""
+    title = getattr(page, "_title_from_render", None)
+    if title and "title" not in page.meta:
+        page.meta["title"] = title
+
+
 # Our own fences (render.RAW_START / RAW_END): a body that wrote them would have its HTML treated as ours.
 _FENCE = re.compile(r"<!--(/?)kb-raw-->")
 
