@@ -160,3 +160,32 @@ def hostile_root_catalog() -> str:
     from conftest import REPO
 
     return (REPO / "tests/badinput/_valid/catalog.yml").read_text(encoding="utf-8")
+
+
+def test_reject_mode_refuses_raw_html_the_source_patterns_miss(kb_root):
+    from conftest import minimal_incident
+
+    body = "Text.\n\n<b\nclass=\"x\">bold</b> and <details><summary>s</summary>t</details>"
+    root = kb_root({"catalog.yml": hostile_root_catalog(), "policy.yml": "bodies:\n  raw_html: reject\n",
+                    "incidents/2025/INC-2025-001-x.md": minimal_incident().replace("A deploy broke checkout.", body)})
+    result = run_kb("check", "--root", root, "--format", "json")
+    found = sorted((f["code"], f["line"]) for f in result.json if f["code"] in SAFETY_CODES)
+    assert result.code == 1
+    # The split tag (found on the rendered body), and <details> and <summary> (found by the source check).
+    assert found == [("raw-html", 17), ("raw-html", 18), ("raw-html", 18)], found
+
+
+def test_allow_mode_trusts_contributors(kb_root, tmp_path):
+    """`bodies.raw_html: allow` is the documented opt-out: no finding, and the body is published as written."""
+    from conftest import minimal_incident
+
+    root = kb_root({"catalog.yml": hostile_root_catalog(), "policy.yml": "bodies:\n  raw_html: allow\n",
+                    "mkdocs.yml": "site_name: t\ntheme: {name: material, font: false}\nplugins: [incidentkb]\n",
+                    "docs/index.md": "# Home\n",
+                    "incidents/2025/INC-2025-001-x.md": minimal_incident().replace(
+                        "A deploy broke checkout.", "<kbd onclick=\"x()\">Ctrl</kbd>")})
+    result = run_kb("check", "--root", root, "--format", "json")
+    assert not [f for f in (result.json if result.out.strip() else []) if f["code"] in SAFETY_CODES]
+    assert mkdocs_build(root, tmp_path / "site", workers=1).returncode == 0
+    page = next((tmp_path / "site/incidents/2025").glob("INC-2025-001-*/index.html")).read_text(encoding="utf-8")
+    assert '<kbd onclick="x()">Ctrl</kbd>' in page
