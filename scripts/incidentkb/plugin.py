@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from .background import freeze_for_the_build, thaw
 from .parallel import PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count
 from .policy import RULES
 from .render import BYTECODE_CACHE, RAW_BLOCK
-from .sanitize import keep_title_escaped, sanitize_around
+from .sanitize import NO_MARKS, keep_title_escaped, sanitize_around, stash_marks
 from .site import SiteBuild, build_site
 from .training import abbreviations_enabled
 
@@ -87,17 +86,13 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def __init__(self):
         self.site: SiteBuild | None = None
-        self._stash: dict[str, list[str]] = {}
+        self._stash: dict[str, tuple[list[str], re.Pattern]] = {}
         self.serving = False
         self.dirty = False
         self.search = None  # a search.SearchIndexer during a build, fed page by page
         self.converter: ParallelConverter | None = None  # converts generated pages in worker processes
         self._findings_reported = False
         self._errors_reported = 0
-        # Placeholders for our own HTML blocks carry a secret: a record body that writes one cannot pull a
-        # block in (or make the build fail on an index that does not exist).
-        self._stash_key = secrets.token_hex(8)
-        self._stash_mark = re.compile(f"<!--kb-stash-{self._stash_key}-(\\d+)-->")
 
     def _root(self, config) -> Path:
         if self.config.root:
@@ -211,13 +206,16 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         markdown = self.site.prepare_markdown(markdown, page.file.src_uri, hand_written=page.file.generated_by is None)
         # Keep generated HTML away from Python-Markdown (see render.RAW_START); restored in on_page_content.
         stash: list[str] = []
+        # Keyed by the page (sanitize.stash_marks): a body that writes a placeholder cannot pull a block in,
+        # nor make the build fail on an index that does not exist.
+        start, marks = stash_marks(markdown)
 
         def hide(match) -> str:
             stash.append(match.group(1))
-            return f"<!--kb-stash-{self._stash_key}-{len(stash) - 1}-->"
+            return f"{start}{len(stash) - 1}-->"
 
         markdown = RAW_BLOCK.sub(hide, markdown)
-        self._stash[page.file.src_uri] = stash
+        self._stash[page.file.src_uri] = stash, marks
         return markdown
 
     @property
@@ -231,14 +229,14 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
     def on_page_content(self, html: str, *, page, config, files) -> str:
         if self._adopted(page):
             return html
-        stash = self._stash.pop(page.file.src_uri, None)
+        stash, marks = self._stash.pop(page.file.src_uri, ([], NO_MARKS))
         if page.file.generated_by is not None and self.site is not None:
             keep_title_escaped(page)  # a record's title is text, wherever the theme puts it (sanitize.py)
             if self._raw_html != "allow":
                 # What Markdown made of record text is sanitised, our own blocks are not (sanitize.py).
-                html = sanitize_around(html, self._stash_mark)
+                html = sanitize_around(html, marks)
         if stash:
-            html = self._stash_mark.sub(lambda m: stash[int(m.group(1))], html)
+            html = marks.sub(lambda m: stash[int(m.group(1))], html)
         if self.search is not None and not parallel.IN_WORKER:  # a build worker sends its pages itself
             if self.converter is not None and self.converter.forwards(page.file.src_uri):
                 # Its worker stopped before sending it: the record goes in the worker's place in the order.

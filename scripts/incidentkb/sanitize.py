@@ -25,6 +25,7 @@ like code, and the same people can add scripts to mkdocs.yml anyway.
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
 from dataclasses import dataclass
@@ -99,6 +100,19 @@ def sanitize_around(html: str, trusted: re.Pattern) -> str:
         last = match.end()
     parts.append(sanitize(html[last:]))
     return "".join(parts)
+
+
+NO_MARKS = re.compile(r"(?!)")  # matches nothing: a page without placeholders
+
+
+def stash_marks(markdown: str) -> tuple[str, re.Pattern]:
+    """(the start of a page's placeholders for our own blocks, the pattern that finds them).
+
+    Keyed by a hash of the page's Markdown: the same in every build (builds stay byte-identical, even
+    where a placeholder shows, as in a marker quoted in inline code), and out of a body's reach: a body
+    that writes a placeholder changes the Markdown whose hash it would have to contain."""
+    key = hashlib.sha256(markdown.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"<!--kb-stash-{key}-", re.compile(f"<!--kb-stash-{key}-(\\d+)-->")
 
 
 def keep_title_escaped(page) -> None:
