@@ -5,7 +5,7 @@ without, the check's verdict, so no code there may assume a field holds an allow
 example is the valid base of the bad-input corpus plus two incidents whose fields are replaced,
 some of them, by values hypothesis draws (near-valid, wrong type, anything), and a body that
 mixes Markdown, raw HTML and hostile markup. The real `mkdocs build` runs on it (in this process,
-see build_support.py): it must end with exit 0 or 1 and no exception. Few examples, as each is a
+see build_support.py; with the search index): it must end with exit 0 or 1 and no exception. Few examples, as each is a
 whole build; hypothesis shrinks a failure to the field that caused it. To hunt longer, set
 KB_FUZZ_EXAMPLES (e.g. 500) in the environment.
 """
@@ -44,6 +44,20 @@ VALID = {
 anything = st.one_of(st.sampled_from(NEAR_VALID), values)
 detection = st.fixed_dictionaries({}, optional={"method": st.one_of(st.sampled_from(NEAR_VALID), st.text(max_size=8)),
                                                 "alert": anything, "source": anything})
+# Nested records whose other fields are valid, so that the one drawn value reaches the reports.
+ITEM = VALID["action_items"][0]
+nested = st.fixed_dictionaries({}, optional={
+    "action_items": st.lists(st.dictionaries(st.sampled_from(["status", "type", "priority", "due", "owner", "id"]),
+                                             anything, max_size=3).map(lambda d: {**ITEM, **d}), max_size=3),
+    "root_causes": st.lists(st.fixed_dictionaries({"category": anything, "description": st.just("Disk full.")}),
+                            max_size=2),
+    "postmortem": st.fixed_dictionaries({"status": anything}, optional={"reviewed_at": anything, "owner": anything}),
+    "impact": st.dictionaries(st.sampled_from(["customers_affected", "users_affected", "sla_breached", "revenue_loss",
+                                               "currency", "data_exposed"]), anything, max_size=3),
+    "timeline": st.lists(st.fixed_dictionaries({"at": anything, "event": anything}), max_size=3),
+    "security": st.fixed_dictionaries({}, optional={"personal_data": anything, "aware_at": anything,
+                                                    "notifications": anything}),
+})
 overrides = st.dictionaries(st.sampled_from(sorted(VALID) + ["trigger", "roles", "security", "mitigated_at",
                                                                "acknowledged_at", "related", "runbooks", "visibility"]),
                             anything, max_size=4)
@@ -64,7 +78,7 @@ def incident(number: int, changes: dict, detect, text: str) -> str:
 
 
 @settings(max_examples=int(os.environ.get("KB_FUZZ_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(first=overrides, second=overrides, detect=st.none() | detection, text=body)
+@given(first=overrides, second=nested, detect=st.none() | detection, text=body)
 @example(first={}, second={}, detect={"method": "pager"}, text="")  # the crash of issue 19: KeyError: None in reports
 def test_the_build_never_crashes(first, second, detect, text):
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +88,7 @@ def test_the_build_never_crashes(first, second, detect, text):
             path = root / f"incidents/2025/INC-2025-{number:03d}-fuzzed.md"
             path.write_text(incident(number, changes, detect, text).encode("utf-8", "surrogatepass").decode(
                 "utf-8", "replace"), encoding="utf-8")
-        built = mkdocs_build_here(root, Path(tmp) / "site", today="2025-04-01")
+        built = mkdocs_build_here(root, Path(tmp) / "site", today="2025-04-01", search=True)
         assert built.crash is None, f"{type(built.crash).__name__}: {built.crash}\n{built.text()}"
         assert built.code in (0, 1)
         assert (Path(tmp) / "site/index.html").is_file() or built.code == 1
