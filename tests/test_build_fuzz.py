@@ -77,7 +77,8 @@ def incident(number: int, changes: dict, detect, text: str) -> str:
     return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n\n" + text + "\n"
 
 
-@settings(max_examples=int(os.environ.get("KB_FUZZ_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=int(os.environ.get("KB_FUZZ_EXAMPLES", "25")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(first=overrides, second=nested, detect=st.none() | detection, text=body)
 @example(first={}, second={}, detect={"method": "pager"}, text="")  # the crash of issue 19: KeyError: None in reports
 def test_the_build_never_crashes(first, second, detect, text):

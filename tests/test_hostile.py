@@ -51,6 +51,7 @@ def built(request, hostile_root, tmp_path_factory):
     """The site built by a plain `mkdocs build`: the pages in MkDocs' own loop (KB_WORKERS=1) or in workers."""
     site = tmp_path_factory.mktemp(f"site-{request.param}")
     result = mkdocs_build(hostile_root, site, workers=request.param)
+    assert "build worker stopped" not in result.stderr  # with 2, every page is built in a worker
     return site, result
 
 
@@ -127,7 +128,8 @@ def test_harmless_markup_survives_the_sanitiser():
             '<ul class="task-list"><li class="task-list-item"><label class="task-list-control">'
             '<input type="checkbox" disabled checked><span class="task-list-indicator"></span></label> done</li></ul>'
             '<h2 id="cause">Cause<a class="headerlink" href="#cause" title="Permanent link">¶</a></h2>'
-            '<abbr title="Mean time to restore">MTTR</abbr><div class="admonition note"><p class="admonition-title">N</p></div>')
+            '<abbr title="Mean time to restore">MTTR</abbr>'
+            '<div class="admonition note"><p class="admonition-title">N</p></div>')
     cleaned = sanitize(html)
     for kept in ("<details open", "<kbd>", "<sup>", 'style="text-align:left"', 'href="https://example.com/x"',
                  'href="../y/#z"', 'src="c.png"', 'type="checkbox"', "checked", 'class="task-list-indicator"',

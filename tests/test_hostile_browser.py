@@ -3,8 +3,8 @@
 The hostile knowledge base of test_hostile.py (our vectors and the OWASP cheat sheet's, one incident
 each) is built with a plain `mkdocs build` (pages in build workers) and every incident page is opened
 in chromium. The vectors call kbHit(...) or alert/prompt/confirm; an init script records kbHit calls
-and the page fixture records dialogs. After the load, every element of the article and of the table of contents gets the events a
-reader causes (pointer over, focus, click on anything but a link), <details> are toggled, and every
+and the page fixture records dialogs. After the load, every element of the article and of the
+table of contents gets the events a reader causes (pointer over, focus, click on anything but a link), <details> are toggled, and every
 link, form action and frame source is resolved by the browser: none may be a javascript:, vbscript:
 or data: URL. Then the page waits, for handlers that fire late (image errors, animations).
 """
@@ -29,7 +29,8 @@ ACT_LIKE_A_READER = """async () => {
         if (typeof element.focus === 'function') element.focus();
         if (!element.closest('a, area, form') && element.tagName !== 'BUTTON') element.click?.();
     }
-    const urls = [...document.querySelectorAll('a[href], area[href], form[action], [formaction], iframe[src], embed[src], object[data]')]
+    const linking = 'a[href], area[href], form[action], [formaction], iframe[src], embed[src], object[data]';
+    const urls = [...document.querySelectorAll(linking)]
         .map(e => e.href || e.action || e.formAction || e.src || e.data || '');
     await new Promise(resolve => setTimeout(resolve, 150));
     return urls.filter(u => /^(javascript|vbscript|data):/i.test(u.trim()));

@@ -329,8 +329,8 @@ class Renderer:
         similar-incident index."""
         page = urls.record_page(incident)
         section = self.related_section(page, incident) if related else RELATED_MARK
-        markdown = self.render("incident.md.j2", page, incident=incident, body=demote_headings(fence_proof(incident.body)),
-                               related=Markup(section))
+        body = demote_headings(fence_proof(incident.body))
+        markdown = self.render("incident.md.j2", page, incident=incident, body=body, related=Markup(section))
         return GeneratedPage(page, markdown, incident.path, record=True)
 
     def related_section(self, page: str, incident: Incident) -> str:
