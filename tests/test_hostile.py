@@ -191,3 +191,26 @@ def test_allow_mode_trusts_contributors(kb_root, tmp_path):
     assert mkdocs_build(root, tmp_path / "site", workers=1).returncode == 0
     page = next((tmp_path / "site/incidents/2025").glob("INC-2025-001-*/index.html")).read_text(encoding="utf-8")
     assert '<kbd onclick="x()">Ctrl</kbd>' in page
+
+
+@pytest.mark.parametrize("body, rendered", [
+    ("Plain text with `code` and **bold**; a < b and c > d.", False),
+    ("See [x](https://grafana.example.com/d/x), [y](../a/b.md#h), [z](foo.md), [m](mailto:a@b.c), [t](#top).", False),
+    ("[x][1]\n\n[1]: https://example.com/x", False),
+    ("## Heading {: #id .class }", False),
+    ("[1]: javascript:alert(1)", True),
+    ("[x]( \njavascript:x)", True),
+    ("[x](<javascript:x>)", True),
+    ("[x](jav&#x61;script:x)", True),
+    ("[x](java%0ascript:x)", True),
+    ("![i](data:text/html,x)", True),
+    ("a <kbd>x</kbd>", True),
+    ("Para\n{: onclick=x }", True),
+])
+def test_the_check_renders_the_bodies_that_could_run_code(body, rendered):
+    """The check skips prose and plain links (most bodies): what it skips cannot render to anything active."""
+    from incidentkb.sanitize import may_run_code
+
+    assert may_run_code(body) == rendered
+    if not rendered:
+        assert active_parts(render_body(body)[0]) == []
