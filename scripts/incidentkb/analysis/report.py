@@ -213,7 +213,9 @@ def response_times(incidents: list[Incident], severities: list[str], quarters: l
 
 
 def detection_method(incident: Incident) -> str:
-    return incident.detection["method"] if incident.detection else NO_DETECTION
+    # A method the check rejects is None here (or, before validation, anything): it counts as not recorded.
+    method = incident.detection.get("method") if isinstance(incident.detection, dict) else None
+    return method if method in DETECTION_METHODS else NO_DETECTION
 
 
 def volume_figures(incidents: list[Incident], severities: list[str], start: date, end: date) -> dict:

@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 from incidentkb.checks.compliance import compliance_findings, evaluate
 from incidentkb.checks.htmlsafety import check_body_html
+from incidentkb.checks.rendered_html import rendered_findings
 from incidentkb.checks.secrets import scan_knowledge_base
 from incidentkb.core.findings import ERROR, WARNING, Finding
 from incidentkb.core.markdown import headings
@@ -240,7 +241,9 @@ def check_knowledge_base(kb: KnowledgeBase, incidents_dir: str = "incidents", ru
     raw_html = kb.policy.section("bodies")["raw_html"]
     for record in kb.incidents + kb.runbooks + kb.problems:
         out += check_placeholders(record)
-        out += check_body_html(record, raw_html)
+        source = check_body_html(record, raw_html)
+        # What the page renders to, for what the source patterns miss (split tags, reference links, attribute lists).
+        out += source + rendered_findings(record, raw_html, {f.line for f in source})
     out += check_duplicate_ids([
         ("incident", kb.incidents), ("runbook", kb.runbooks), ("problem", kb.problems), ("team", kb.teams),
         ("service or vendor", sorted(kb.services + kb.vendors, key=lambda r: r.entry_line)),

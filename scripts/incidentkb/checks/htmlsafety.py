@@ -6,6 +6,11 @@ through untouched. By default (`bodies.raw_html: safe`) harmless markup such as
 similar elements, event-handler attributes (onclick=...), and javascript:,
 vbscript: or data:text/html links, in HTML and in Markdown links alike. Code
 blocks and inline code are skipped: showing a script is not running it.
+
+This reads the source, so it can point at the column; it is kept for its messages. What it
+cannot see (a tag split over lines, a reference link, an attribute list) is found on the
+rendered body by sanitize.rendered_findings, and what keeps code off the published pages is
+sanitize.sanitize, whatever either check says.
 """
 
 from __future__ import annotations

@@ -41,8 +41,8 @@ from incidentkb.site import a11y
 from incidentkb.site.build import SiteBuild, build_site
 from incidentkb.site.glossary import abbreviations_enabled
 from incidentkb.site.renderer import BYTECODE_CACHE, RAW_BLOCK
+from incidentkb.site.sanitize import NO_MARKS, keep_title_escaped, sanitize_around, stash_marks
 
-_STASH_MARK = re.compile(r"<!--kb-stash-(\d+)-->")
 _PROTECTED = re.compile(r"(<(pre|script|style|textarea)\b.*?</\2>)", re.DOTALL | re.IGNORECASE)
 _INDENT = re.compile(r"\n\s+")  # starts only at a newline: 7 times faster than also eating trailing blanks
 
@@ -101,12 +101,13 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
 
     def __init__(self):
         self.site: SiteBuild | None = None
-        self._stash: dict[str, list[str]] = {}
+        self._stash: dict[str, tuple[list[str], re.Pattern]] = {}
         self.serving = False
         self.dirty = False
         self.search = None  # a search.SearchIndexer during a build, fed page by page
         self.converter: ParallelConverter | None = None  # converts generated pages in worker processes
         self._findings_reported = False
+        self._errors_reported = 0
 
     def _root(self, config) -> Path:
         if self.config.root:
@@ -219,14 +220,21 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         markdown = self.site.prepare_markdown(markdown, page.file.src_uri, hand_written=page.file.generated_by is None)
         # Keep generated HTML away from Python-Markdown (see render.RAW_START); restored in on_page_content.
         stash: list[str] = []
+        # Keyed by the page (sanitize.stash_marks): a body that writes a placeholder cannot pull a block in,
+        # nor make the build fail on an index that does not exist.
+        start, marks = stash_marks(markdown)
 
         def hide(match) -> str:
             stash.append(match.group(1))
-            return f"<!--kb-stash-{len(stash) - 1}-->"
+            return f"{start}{len(stash) - 1}-->"
 
         markdown = RAW_BLOCK.sub(hide, markdown)
-        self._stash[page.file.src_uri] = stash
+        self._stash[page.file.src_uri] = stash, marks
         return markdown
+
+    @property
+    def _raw_html(self) -> str:
+        return self.site.kb.policy.section("bodies")["raw_html"]
 
     @staticmethod
     def _adopted(page) -> bool:
@@ -235,9 +243,14 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
     def on_page_content(self, html: str, *, page, config, files) -> str:
         if self._adopted(page):
             return html
-        stash = self._stash.pop(page.file.src_uri, None)
+        stash, marks = self._stash.pop(page.file.src_uri, ([], NO_MARKS))
+        if page.file.generated_by is not None and self.site is not None:
+            keep_title_escaped(page)  # a record's title is text, wherever the theme puts it (sanitize.py)
+            if self._raw_html != "allow":
+                # What Markdown made of record text is sanitised, our own blocks are not (sanitize.py).
+                html = sanitize_around(html, marks)
         if stash:
-            html = _STASH_MARK.sub(lambda m: stash[int(m.group(1))], html)
+            html = marks.sub(lambda m: stash[int(m.group(1))], html)
         if self.search is not None and not parallel.IN_WORKER:  # a build worker sends its pages itself
             if self.converter is not None and self.converter.forwards(page.file.src_uri):
                 # Its worker stopped before sending it: the record goes in the worker's place in the order.
@@ -259,6 +272,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self._findings_reported:
             return
         self._findings_reported = True
+        self._errors_reported = 0
         compliance_warnings = 0
         for finding in self.site.findings:
             if finding.code in RULES and not finding.is_error:
@@ -267,6 +281,7 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                 compliance_warnings += 1
                 continue
             where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            self._errors_reported += finding.is_error
             (log.error if finding.is_error else log.warning)(f"{where}: {finding.code}: {finding.message}")
         if compliance_warnings:
             log.info(f"{compliance_warnings} compliance warnings: see the compliance page, or run `kb check`")
@@ -283,6 +298,10 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         if self.search is not None:
             with as_plugin_error():
                 self.search.finish(Path(config.site_dir))
+        if self._errors_reported and not config.strict and not self.serving:
+            # Built what could be built (the errors are listed above); the exit code must still say so.
+            raise PluginError(f"incidentkb: the site was built, but the records have {self._errors_reported} "
+                              "error(s), listed above; fix them (`kb check` shows how)")
 
     def on_build_error(self, *, error) -> None:
         self._thaw()

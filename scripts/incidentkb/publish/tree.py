@@ -12,6 +12,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from incidentkb.checks.rendered_html import SAFETY_CODES
 from incidentkb.core.errors import ProblemsFound, UsageError
 from incidentkb.publish.engine import DEFAULT_HOME, docs_dir_of
 from incidentkb.records.audience import DEFAULT_AUDIENCE
@@ -33,6 +34,13 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
                       docs_prefix=os.path.relpath(docs_dir, root).replace(os.sep, "/"), include_drafts=drafts)
     if site.fatal:
         raise ProblemsFound(site.fatal)
+    unsafe = [f for f in site.findings if f.code in SAFETY_CODES and f.is_error]
+    if unsafe:
+        # Another builder renders the bodies with its own Markdown and no sanitiser of ours: a body whose
+        # markup runs code is refused here, before it is written (see docs/guide/trust.md).
+        raise ProblemsFound("nothing was written: these record bodies hold markup that runs code in readers' "
+                            "browsers, and the builder you give this tree to would publish it:\n" + "\n".join(
+                                f"  {f.path}:{f.line}: {f.code}: {f.message}" for f in unsafe))
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent if out.parent.exists() else None))
     count = 0
     try:

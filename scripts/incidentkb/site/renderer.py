@@ -30,6 +30,7 @@ from incidentkb.analysis.similar import Match, reasons_in_words
 from incidentkb.core.formats import fmt_date, fmt_duration, fmt_since, fmt_timestamp
 from incidentkb.records import urls
 from incidentkb.records.model import OPEN_ACTION_STATUSES, CatalogEntry, Incident, KnowledgeBase, Record, Runbook
+from incidentkb.site.sanitize import fence_proof
 
 # Generated raw HTML is fenced by these comments. The plugin swaps each fenced block
 # for a placeholder before Markdown runs and puts it back after, because
@@ -110,7 +111,7 @@ class Renderer:
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=True, bytecode_cache=BYTECODE_CACHE, auto_reload=False)
         self.env.filters.update(md=md_text, dur=fmt_duration, ts=fmt_timestamp, day=fmt_date, since=fmt_since,
-                                raw=raw_html)
+                                raw=raw_html, body=lambda text: Markup(fence_proof(text)))
         self.env.globals.update(kb=kb, links=links or self.links, r=self, today=self.options.today, policy=kb.policy,
                                 reasons_in_words=reasons_in_words, anchor=heading_anchor)
 
