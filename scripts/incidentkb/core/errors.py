@@ -39,3 +39,22 @@ class ProblemsFound(KBError):
     """The work ran and what it checked or built is not good enough (a failed build, a broken policy file)."""
 
     exit_code = EXIT_PROBLEMS
+
+
+class Stopped(KBError):
+    """`kb` was told to stop (Ctrl-C, SIGTERM, SIGHUP) while a child ran; what it was doing was undone.
+
+    Ends with the shell's convention, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is so that `finally` blocks run (staging folders are
+    removed) as they do for Ctrl-C. A KeyboardInterrupt, so that no `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
