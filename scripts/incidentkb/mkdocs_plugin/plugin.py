@@ -145,6 +145,10 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             config.extra_javascript.append(SCRIPT)
         if a11y.wanted(config.markdown_extensions):  # names for the checkboxes of task lists
             config.markdown_extensions.append(a11y.EXTENSION)
+        if not parallel.engine_is_mirrored():
+            name, version = parallel.running_engine()
+            log.info(f"{name} {version}: the plugin builds pages the engine's own way, one at a time (the parallel "
+                     "build follows the build code of MkDocs and ProperDocs 1.6 only): the same site, slower")
         # search.py owns the search UI, the Pagefind index and the offline zip
         self.search = configure(config, lambda: self.site, archive=self.config.get("offline_archive"))
         return config
