@@ -17,8 +17,8 @@ from incidentkb.cli.common import echo_json, parse_today, require_root, root_opt
 from incidentkb.core.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from incidentkb.core.finding_formats import REPORT_FORMATTERS
 from incidentkb.core.findings import FORMATTERS, sort_findings, summary_line
-from incidentkb.records.json_schema import json_schemas
 from incidentkb.publish.engine import docs_dir_of
+from incidentkb.records.json_schema import json_schemas
 from incidentkb.records.load import Layout, load, load_policy
 from incidentkb.records.outputs import check_output
 from incidentkb.site.sections.reference import render_field_reference

@@ -11,8 +11,8 @@ import click
 
 from incidentkb.checks.consistency import check_knowledge_base
 from incidentkb.core.errors import UsageError
-from incidentkb.core.progress import Progress
 from incidentkb.core.findings import FORMATTERS, sort_findings, summary_line
+from incidentkb.core.progress import Progress
 from incidentkb.records.audience import AUDIENCES
 from incidentkb.records.load import load
 

@@ -13,13 +13,14 @@ from incidentkb.core.errors import EXIT_PROBLEMS, UsageError
 from incidentkb.core.progress import terminal_progress
 from incidentkb.indexing.offline import serve_archive
 from incidentkb.indexing.pagefind import INSTALL_HINT, find_executable
-from incidentkb.publish.engine import ENGINE_VARIABLE, ENGINES, choose_engine, docs_dir_of
+from incidentkb.publish.engine import ENGINE_VARIABLE, ENGINES
 from incidentkb.publish.engine import build as build_site_dir
+from incidentkb.publish.engine import choose_engine, docs_dir_of
 from incidentkb.publish.engine import serve as serve_site
 from incidentkb.publish.index_site import index_site
 from incidentkb.publish.tree import generate as generate_tree
-from incidentkb.records.outputs import check_output
 from incidentkb.records.audience import DEFAULT_AUDIENCE
+from incidentkb.records.outputs import check_output
 
 
 def engine_option(func):

@@ -12,6 +12,7 @@ EXIT_PROBLEMS = 1  # the command ran and found problems (errors, or warnings wit
 EXIT_USAGE = 2  # a bad command line, configuration or environment: nothing was done
 EXIT_INTERNAL = 3  # a bug: an unexpected error, printed in one line (KB_DEBUG=1 shows the traceback)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15): a CI timeout, `kill`, a process manager
 
 EXIT_CODES = {
     EXIT_OK: "clean: nothing to report",
@@ -20,6 +21,7 @@ EXIT_CODES = {
                 "overwritten; nothing was written",
     EXIT_INTERNAL: "internal error: a bug in kb; run again with KB_DEBUG=1 and report it",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_TERMINATED: "stopped with SIGTERM (129 for SIGHUP): what the command was doing was undone",
 }
 
 

@@ -57,9 +57,9 @@ import logging
 import os
 import queue
 import threading
-from functools import lru_cache
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import markdown
 import mkdocs

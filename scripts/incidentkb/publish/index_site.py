@@ -19,7 +19,7 @@ then hand-written pages by path): two runs over the same site give the same inde
 
 What the engine's own pages must contain for the search box to appear: the search script
 and stylesheet (assets/incidentkb/search/kb-search.{js,css}) in extra_javascript and
-extra_css; see docs/guide/engines-research.md.
+extra_css; see docs/guide/engines.md.
 """
 
 from __future__ import annotations

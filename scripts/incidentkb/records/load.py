@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from incidentkb.core.progress import Progress
 from incidentkb.core.findings import ERROR, Finding
+from incidentkb.core.progress import Progress
 from incidentkb.core.yamlsafe import MarkedDict, YAMLDocumentError, parse
 from incidentkb.records.frontmatter import SourceFile, read_record, read_text
 from incidentkb.records.model import (
