@@ -135,7 +135,9 @@ def test_unmapped_severity_and_unknown_service_are_reported(tmp_path):
     result = run_kb("import", "incidents", path, "--preset", "opsgenie", "--into", into, "--add-services")
     assert "added 1 service(s) to catalog.yml" in result.out and "  - id: web-site" in result.out
     catalog = (into / "catalog.yml").read_text(encoding="utf-8")
-    assert catalog.startswith("# The service catalog") and "- id: web-site\n    name: Web site" in catalog
+    # Its leading comments stay (the editor's schema line that kb init writes, then the catalog's own).
+    assert catalog.startswith("# yaml-language-server: $schema=.schemas/catalog.schema.json\n# The service catalog")
+    assert "- id: web-site\n    name: Web site" in catalog
     assert run_kb("check", "--root", into).code == 0
 
 

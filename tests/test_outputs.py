@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -197,21 +198,33 @@ def log_of(process: subprocess.Popen) -> str:
     return process.log.read_text(errors="replace")
 
 
+def stop(process: subprocess.Popen, signum: int, timeout: float) -> int:
+    """Send `signum` as a user or a process manager would, and return the exit code."""
+    process.send_signal(signum)
+    return process.wait(timeout=timeout)
+
+
+@contextmanager
+def killed_at_the_end(process: subprocess.Popen):
+    """Whatever a failed assertion leaves running is killed."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.mark.slow
 def test_kb_serve_answers_and_sigterm_leaves_no_process_and_a_free_port(sample_copy, tmp_path):
     port = free_port()
     kb = start("serve", "--dev-addr", f"127.0.0.1:{port}", cwd=sample_copy, log=tmp_path / "serve.log")
-    try:
+    with killed_at_the_end(kb):
         page = wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), 240, "kb serve to answer", kb)
         assert b"Tidewater" in page or b"incident" in page.lower()
         children = descendants(kb.pid)
         assert children, "kb serve runs the engine as a child"
-        kb.send_signal(signal.SIGTERM)
-        code = kb.wait(timeout=60)
-    finally:
-        if kb.poll() is None:
-            kb.kill()
-            kb.wait()
+        code = stop(kb, signal.SIGTERM, 60)
     assert code == 128 + signal.SIGTERM, log_of(kb)[-2000:]
     wait_for(lambda: not [pid for pid in children if alive(pid)], 10, "the engine's processes to end")
     assert port_is_free(port)
@@ -222,16 +235,11 @@ def test_kb_serve_offline_serves_the_archive_until_stopped(sample_site, tmp_path
     port = free_port()
     kb = start("serve", "--offline", str(sample_site[1] / "site.zip"), "--dev-addr", f"127.0.0.1:{port}", cwd=tmp_path,
                log=tmp_path / "serve.log")
-    try:
+    with killed_at_the_end(kb):
         page = wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), 60, "kb serve --offline to answer", kb)
         assert b"<html" in page.lower()
         assert answers(f"http://127.0.0.1:{port}/pagefind/pagefind-entry.json")
-        kb.send_signal(signal.SIGINT)  # Ctrl-C
-        code = kb.wait(timeout=30)
-    finally:
-        if kb.poll() is None:
-            kb.kill()
-            kb.wait()
+        code = stop(kb, signal.SIGINT, 30)  # Ctrl-C
     assert code in (0, 130), log_of(kb)
     assert port_is_free(port)
 
@@ -250,16 +258,11 @@ def test_a_build_stopped_with_sigterm_leaves_the_last_site_and_no_staging_folder
     site.mkdir()
     (site / "index.html").write_text("the last good site")
     kb = start("build", "--site-dir", str(site), "--today", TODAY, cwd=sample_copy, log=tmp_path / "build.log")
-    try:
+    with killed_at_the_end(kb):
         staging = wait_for(lambda: list(tmp_path.glob(".site-building-*")), 120, "the staging folder", kb)
         wait_for(lambda: descendants(kb.pid), 30, "the engine to start", kb)
         children = descendants(kb.pid)
-        kb.send_signal(signal.SIGTERM)
-        code = kb.wait(timeout=60)
-    finally:
-        if kb.poll() is None:
-            kb.kill()
-            kb.wait()
+        code = stop(kb, signal.SIGTERM, 60)
     assert code == 128 + signal.SIGTERM, log_of(kb)[-2000:]
     assert not staging[0].exists() and list(tmp_path.glob(".site-*")) == []
     assert (site / "index.html").read_text() == "the last good site"

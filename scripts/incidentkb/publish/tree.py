@@ -13,7 +13,7 @@ from pathlib import Path
 
 from incidentkb.core.errors import ProblemsFound, UsageError
 from incidentkb.core.staging import staging_folder
-from incidentkb.publish.engine import DEFAULT_HOME, docs_dir_of
+from incidentkb.publish.engine import DEFAULT_HOME, docs_dir_of, mkdocs_settings
 from incidentkb.records.audience import DEFAULT_AUDIENCE
 from incidentkb.records.outputs import check_output
 from incidentkb.site.build import build_site
@@ -30,7 +30,9 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
     out = check_output(out, root, "--out", docs_dir=docs_dir)
     if out.exists() and any(out.iterdir()) and not (out / GENERATED_MARKER).exists():
         raise UsageError(f"{out} is not empty and was not made by `kb generate`; nothing was written")
+    # site_url as the plugin gets it from mkdocs.yml: the communication templates' links are absolute, as there.
     site = build_site(root, today=today, directory_urls=directory_urls, audience=audience,
+                      site_url=str(mkdocs_settings(root).get("site_url") or ""),
                       docs_prefix=os.path.relpath(docs_dir, root).replace(os.sep, "/"), include_drafts=drafts)
     if site.fatal:
         raise ProblemsFound(site.fatal)
