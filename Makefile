@@ -8,17 +8,17 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: site test serve check clean
 
-# (Re)install when the package metadata changes.
+# (Re)install when the package metadata changes. The full set: the core, the site builders (MkDocs and
+# ProperDocs, Material, Pagefind) and the test tools; `pip install incidentkb` alone is the core (pyproject.toml).
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[site,properdocs,test]'
 	touch $(INSTALLED)
 
-## site: install, check the sample knowledge base, build the site into site/
+## site: install, check the sample knowledge base, build the site into site/ (ProperDocs; KB_ENGINE=mkdocs for MkDocs)
 site: $(INSTALLED)
-	$(BIN)/kb check
-	$(BIN)/mkdocs build --strict
+	$(BIN)/kb build
 
 ## test: install if needed, check the layers of the package, run the whole test suite
 ## (pytest exit code 5, "no tests", fails too)
@@ -28,7 +28,7 @@ test: $(INSTALLED)
 
 ## serve: live preview on http://127.0.0.1:8000/
 serve: $(INSTALLED)
-	$(BIN)/mkdocs serve
+	$(BIN)/kb serve
 
 check: $(INSTALLED)
 	$(BIN)/kb check

@@ -174,9 +174,15 @@ def serve_directory(directory: Path):
     return f"http://127.0.0.1:{server.server_address[1]}/", server
 
 
+SAMPLE_ENGINE = "properdocs"
+
+
 @pytest.fixture(scope="session")
 def sample_site(tmp_path_factory):
-    """The sample knowledge base plus one hostile incident, built once with `kb build`: (root, site_dir)."""
+    """The sample knowledge base plus one hostile incident, built once with `kb build`: (root, site_dir).
+
+    Built with ProperDocs, so every browser test runs against a ProperDocs build; test_engines.py builds the
+    same knowledge base with MkDocs and compares the two sites byte for byte."""
     from datetime import date
 
     from incidentkb.publish.engine import build
@@ -186,7 +192,7 @@ def sample_site(tmp_path_factory):
                                     ".pytest_cache", ".hypothesis", ".cache")
     shutil.copytree(REPO, root, ignore=ignore, dirs_exist_ok=True)
     (root / "incidents/2026/INC-2026-099-hostile-markup.md").write_text(HOSTILE_INCIDENT, encoding="utf-8")
-    site = build(root, today=date.fromisoformat(TODAY))
+    site = build(root, today=date.fromisoformat(TODAY), engine=SAMPLE_ENGINE)
     return root, site
 
 

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import click
 import pytest
@@ -143,9 +144,17 @@ def test_wheel_installs_and_runs_init_and_build(tmp_path):
                             str(tmp_path / "dist"), str(REPO)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("incidentkb-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:  # PEP 639: an SPDX expression and the licence file, no classifier
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
+    assert "License-Expression: MIT" in metadata and "License-File: LICENSE" in metadata
+    assert "License ::" not in metadata
+    assert "Requires-Dist: pagefind-bin-extended<1.6,>=1.5; extra == \"site\"" in metadata
+    builders = [line for line in metadata.splitlines() if line.startswith(("Requires-Dist: mkdocs", "Requires-Dist: pagef"))]
+    assert builders and all("; extra == " in line for line in builders), builders  # the core has none
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", str(wheel)],
+    install = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", f"{wheel}[site]"],
                              capture_output=True, text=True)
     assert install.returncode == 0, install.stderr[-2000:]
     kb = str(venv / "bin/kb")

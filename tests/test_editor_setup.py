@@ -76,7 +76,7 @@ def test_sync_updates_the_schemas_when_the_policy_changes(new_kb):
 
 
 def test_init_pins_incidentkb_for_dependabot(new_kb):
-    assert (new_kb / "requirements.txt").read_text().splitlines()[-1] == f"incidentkb=={__version__}"
+    assert (new_kb / "requirements.txt").read_text().splitlines()[-1] == f"incidentkb[site]=={__version__}"
     config = yaml.safe_load((new_kb / ".github/dependabot.yml").read_text())
     assert {u["package-ecosystem"] for u in config["updates"]} == {"pip", "github-actions"}
     for rel in ("Makefile", ".github/workflows/kb.yml", ".gitlab-ci.yml"):

@@ -270,13 +270,13 @@ def test_the_pagefind_binary_is_required(monkeypatch):
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/nonexistent/pagefind")
     from mkdocs.exceptions import PluginError
 
-    with pytest.raises(PagefindError, match="pagefind\\[extended\\]"):
+    with pytest.raises(PagefindError, match="pip install 'incidentkb\\[site\\]'"):
         pagefind_executable()
-    with pytest.raises(PagefindError, match="pagefind\\[extended\\]"):
+    with pytest.raises(PagefindError, match="pip install 'incidentkb\\[site\\]'"):
         search_index.SearchIndexer(lambda: None, archive=None)
     config = SimpleNamespace(plugins={}, theme=SimpleNamespace(dirs=[]), extra_css=[], extra_javascript=[],
                              use_directory_urls=True, site_dir="site", config_file_path="mkdocs.yml")
-    with pytest.raises(PluginError, match="pagefind\\[extended\\]"):  # how a build reports it: one line
+    with pytest.raises(PluginError, match="pip install 'incidentkb\\[site\\]'"):  # how a build reports it: one line
         search.configure(config, lambda: None)
 
 

@@ -138,6 +138,39 @@ def test_workers_convert_every_page_with_one_markdown_instance(sample_site):
     assert _plain_settings({"toc": {"permalink": True, "toc_depth": "2-3"}, "abbr": None})
 
 
+def test_an_engine_the_parallel_build_does_not_know_takes_the_plain_path_to_the_same_site(
+        sample_site, tmp_path, monkeypatch, caplog):
+    """The private MkDocs API of parallel.py is used only under MkDocs and ProperDocs 1.6. Forced off (as an
+    unknown engine or version is), the build has no workers and MkDocs renders every page itself: the site is
+    byte for byte the one of the fast path, with workers and one Markdown instance per worker."""
+    import incidentkb.mkdocs_plugin.parallel as parallel
+
+    fast, from_workers = build_in_process(sample_site[0], tmp_path / "fast", monkeypatch, "2")
+    assert from_workers > 200
+    monkeypatch.setattr(parallel, "MIRRORED", frozenset())  # what MkDocs 1.7 or ProperDocs 2 would meet
+    parallel._known.cache_clear()
+    caplog.set_level("INFO")
+    try:
+        plain, from_workers = build_in_process(sample_site[0], tmp_path / "plain", monkeypatch, "2")
+    finally:
+        parallel._known.cache_clear()
+    assert from_workers == 0, "workers ran under an engine the parallel build does not know"
+    assert "the plugin builds pages the engine's own way" in caplog.text
+    assert plain.keys() == fast.keys()
+    assert sorted(path for path in plain if plain[path] != fast[path]) == []
+
+
+def test_the_engine_guard_knows_the_engines_and_versions_it_mirrors(monkeypatch):
+    import incidentkb.mkdocs_plugin.parallel as parallel
+
+    assert parallel.running_engine()[0] == "mkdocs" and parallel.engine_is_mirrored()
+    for name, version, known in (("mkdocs", "1.6.1", True), ("properdocs", "1.6.7", True), ("mkdocs", "1.7.0", False),
+                                 ("properdocs", "2.0.0", False), ("mkdocs", "2.0", False), ("other", "1.6.1", False)):
+        assert parallel._known(name, version) is known, (name, version)
+    monkeypatch.setenv("KB_PLAIN_BUILD", "1")
+    assert not parallel.engine_is_mirrored()
+
+
 def test_a_worker_that_fails_costs_time_not_correctness(sample_site, serial_build, tmp_path, monkeypatch, caplog):
     import incidentkb.mkdocs_plugin.parallel as parallel
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import CACHE, knowledge_base  # noqa: E402
 
 from incidentkb.checks.consistency import check_knowledge_base  # noqa: E402
-from incidentkb.records.load import load  # noqa: E402
 from incidentkb.checks.rendered_html import render_body  # noqa: E402
+from incidentkb.records.load import load  # noqa: E402
 from incidentkb.site.sanitize import sanitize  # noqa: E402
 
 EXTRA = ("\n\nSee [the dashboard](https://grafana.example.com/d/checkout) and the [vendor note][vendor]; "

@@ -49,6 +49,7 @@ from operator import add, itemgetter, mul, truediv
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
+from incidentkb.core.progress import Progress
 from incidentkb.core.terms import (
     MAX_JOINED, STOP_WORDS, TOKENISER_VERSION, camel_words, compounds, display, surfaces, terms, words_and_joined,
 )
@@ -376,18 +377,24 @@ class SimilarityIndex:
         kinds = self._kinds(kind)
         return self._neighbours(self.record(incident_id, of), top, kinds)
 
-    def all_neighbours(self, top: int = 5) -> dict[str, list[Match]]:
+    def all_neighbours(self, top: int = 5, progress: Progress | None = None) -> dict[str, list[Match]]:
         """Every incident's top incident neighbours, in id order. Computed once per `top`: incident pages
         and the reports' clusters ask for the same lists, and at 10,000 incidents each pass costs seconds."""
         if top not in self._all:
-            self._all[top] = self.incident_neighbours(top)
+            self._all[top] = self.incident_neighbours(top, progress=progress)
         return self._all[top]
 
-    def incident_neighbours(self, top: int, part: int = 0, parts: int = 1) -> dict[str, list[Match]]:
+    def incident_neighbours(self, top: int, part: int = 0, parts: int = 1,
+                            progress: Progress | None = None) -> dict[str, list[Match]]:
         """all_neighbours in pieces: those of every `parts`-th incident from the `part`-th on, in id order."""
         try:
-            incidents = [r for r in self.records if r.kind == "incident"]
-            return {r.id: self._neighbours(r, top, ("incident",)) for r in incidents[part::parts]}
+            incidents = [r for r in self.records if r.kind == "incident"][part::parts]
+            out = {}
+            for number, record in enumerate(incidents, 1):
+                out[record.id] = self._neighbours(record, top, ("incident",))
+                if progress:
+                    progress("ranking similar incidents", number, len(incidents))
+            return out
         finally:
             self._pairs.clear()
 

@@ -9,12 +9,15 @@ anything else prints one line and a way to get the details (KB_DEBUG=1).
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 import click
 
 from incidentkb.cli import alerts, authoring, checking, importing, reporting, similar, site
-from incidentkb.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, KBError
+from incidentkb.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, KBError, Terminated
 from incidentkb.core.version import VERSION
 
 
@@ -29,14 +32,37 @@ for module in (checking, authoring, importing, site, reporting, alerts, similar)
         cli.add_command(command)
 
 
+def _terminate(signum, frame):
+    raise Terminated(signum)
+
+
+@contextmanager
+def _stoppable():
+    """SIGTERM and SIGHUP raise Terminated where the program is, as Ctrl-C raises KeyboardInterrupt: `finally`
+    blocks run, so a build stopped by a CI timeout or `kill` leaves no staging folder behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {signum: signal.signal(signum, _terminate) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="kb", standalone_mode=False)
+        with _stoppable():
+            cli.main(args=argv, prog_name="kb", standalone_mode=False)
     except KBError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Abort as error:
-        # Click turns Ctrl-C into Abort; keep the shell's convention for an interrupt (128 + SIGINT).
+        # Click turns Ctrl-C (and our Terminated) into Abort; keep the shell's convention: 128 + the signal.
+        if isinstance(error.__cause__, Terminated):
+            click.echo("Stopped.", err=True)
+            sys.exit(128 + error.__cause__.signum)
         interrupted = isinstance(error.__cause__, KeyboardInterrupt)
         click.echo("Interrupted." if interrupted else "Aborted.", err=True)
         sys.exit(EXIT_INTERRUPTED if interrupted else EXIT_USAGE)
@@ -45,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except SystemExit:
         raise
+    except Terminated as stop:
+        click.echo("Stopped.", err=True)
+        sys.exit(128 + stop.signum)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)

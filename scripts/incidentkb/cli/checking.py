@@ -17,8 +17,10 @@ from incidentkb.cli.common import echo_json, parse_today, require_root, root_opt
 from incidentkb.core.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from incidentkb.core.finding_formats import REPORT_FORMATTERS
 from incidentkb.core.findings import FORMATTERS, sort_findings, summary_line
+from incidentkb.publish.engine import docs_dir_of
 from incidentkb.records.json_schema import json_schemas
 from incidentkb.records.load import Layout, load, load_policy
+from incidentkb.records.outputs import check_output
 from incidentkb.site.sections.reference import render_field_reference
 
 
@@ -92,6 +94,7 @@ def schema(root, out, docs):
     if out is None:
         echo_json(schemas)
         return
+    check_output(out, root, "--out", docs_dir=docs_dir_of(root))
     out.mkdir(parents=True, exist_ok=True)
     for kind, body in schemas.items():
         (out / f"{kind}.schema.json").write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -12,6 +12,7 @@ import click
 from incidentkb.checks.consistency import check_knowledge_base
 from incidentkb.core.errors import UsageError
 from incidentkb.core.findings import FORMATTERS, sort_findings, summary_line
+from incidentkb.core.progress import Progress
 from incidentkb.records.audience import AUDIENCES
 from incidentkb.records.load import load
 
@@ -76,9 +77,9 @@ def ask_missing(values: dict, prompts: dict) -> dict:
     return values
 
 
-def run_checks(root: Path, today: date) -> bool:
+def run_checks(root: Path, today: date, progress: Progress | None = None) -> bool:
     """`kb check` before a build: print the findings; True when there are no errors."""
-    kb, findings = load(root)
+    kb, findings = load(root, progress=progress)
     findings = sort_findings(findings + check_knowledge_base(kb, today=today))
     if findings:
         click.echo(FORMATTERS["text"](findings), err=True)

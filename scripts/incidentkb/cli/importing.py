@@ -16,6 +16,7 @@ from incidentkb.authoring.tabular import PRESETS, import_incidents
 from incidentkb.checks.consistency import slugify
 from incidentkb.cli.common import parse_day
 from incidentkb.core.errors import EXIT_PROBLEMS, UsageError
+from incidentkb.core.progress import terminal_progress
 
 
 @click.group("import")
@@ -54,12 +55,6 @@ def _import_paths(src: Path, into: Path) -> tuple[Path, Path]:
     return src, into
 
 
-def _progress(what: str, done: int, total: int) -> None:
-    # On a terminal only (see _import_options): a log file would fill with carriage returns.
-    if total >= 20:
-        click.echo(f"\r{what} {done}/{total}" + ("\r\033[K" if done == total else ""), err=True, nl=False)
-
-
 def _import_options(into: Path, severity, add_services, update, dry_run) -> Options:
     """The shared options of the importers, checked against the knowledge base's policy."""
     target = Target.read(into)
@@ -70,7 +65,7 @@ def _import_options(into: Path, severity, add_services, update, dry_run) -> Opti
         raise UsageError(f"--severity {severity!r}: expected one of {', '.join(target.policy.severity_ids)} "
                          "(the policy's severities)")
     return Options(severity=severity, add_services=add_services, update=update, dry_run=dry_run,
-                   progress=_progress if sys.stderr.isatty() else None)
+                   progress=terminal_progress())
 
 
 def _load_map(map_file: Path | None):

@@ -10,10 +10,12 @@ from incidentkb.analysis.export import export_files, report_text, write_export
 from incidentkb.analysis.report import build_report
 from incidentkb.cli.common import audience_option, echo_json, parse_day, parse_today, require_root, root_option
 from incidentkb.core.errors import UsageError
+from incidentkb.core.progress import terminal_progress
 from incidentkb.core.safe_write import write_new_file
-from incidentkb.publish.engine import mkdocs_settings
+from incidentkb.publish.engine import docs_dir_of, mkdocs_settings
 from incidentkb.records.audience import DEFAULT_AUDIENCE, for_audience
 from incidentkb.records.load import load
+from incidentkb.records.outputs import check_output
 from incidentkb.site.sections.drills import drill_markdown
 
 
@@ -23,7 +25,7 @@ def _report_for(root: Path, since: str | None, until: str | None, today: str | N
     first, last, day = parse_day(since, "--since"), parse_day(until, "--until"), parse_today(today)
     if first and last and first > last:
         raise UsageError(f"--since {first} is after --until {last}")
-    kb, findings = load(root)
+    kb, findings = load(root, progress=terminal_progress())
     errors = sum(1 for f in findings if f.is_error)
     if errors:
         click.echo(f"kb: warning: {errors} error(s) while loading; records that could not be read are left out "
@@ -83,7 +85,9 @@ def export(root, since, until, today, audience, output_format, out):
             raise UsageError("--out -: standard output takes one document; use it with --format json")
         click.echo(next(iter(files.values())), nl=False)
         return
-    for path in write_export(Path(out or f"kb-export-{figures.today.isoformat()}"), files):
+    folder = Path(out or f"kb-export-{figures.today.isoformat()}")
+    check_output(folder, root, "--out", docs_dir=docs_dir_of(root))
+    for path in write_export(folder, files):
         click.echo(str(path))
 
 
@@ -112,6 +116,7 @@ def drill(root, incident_id, out, site_url, allow_restricted):
     if out is None:
         click.echo(text, nl=False)
         return
+    check_output(out, root, "--out", docs_dir=docs_dir_of(root), is_file=True)
     try:
         write_new_file(out, text)
     except FileExistsError:

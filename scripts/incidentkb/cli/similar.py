@@ -9,6 +9,7 @@ import click
 from incidentkb.analysis.similar import SimilarityIndex, UnknownRecord
 from incidentkb.cli.common import echo_json, require_root, root_option
 from incidentkb.core.errors import UsageError
+from incidentkb.core.progress import terminal_progress
 from incidentkb.records.load import load
 
 
@@ -49,10 +50,11 @@ def similar(root, text, to_id, kind, top, every, as_json):
         words = sys.stdin.read()
     if text and not words.strip():
         raise UsageError("the TEXT is empty")
-    kb, _ = load(root)
+    progress = terminal_progress() if every else None  # the one mode that takes long (minutes at 10,000)
+    kb, _ = load(root, progress=progress)
     index = SimilarityIndex.build(kb)
     if every:
-        neighbours = index.all_neighbours(top=top or 5)
+        neighbours = index.all_neighbours(top=top or 5, progress=progress)
         if as_json:
             echo_json({i: [{"id": m.id, "score": m.score, "reasons": list(m.reasons)} for m in ms]
                        for i, ms in neighbours.items()})

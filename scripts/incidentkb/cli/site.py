@@ -10,12 +10,25 @@ import click
 
 from incidentkb.cli.common import audience_option, parse_today, require_root, root_option, run_checks
 from incidentkb.core.errors import EXIT_PROBLEMS, UsageError
+from incidentkb.core.progress import terminal_progress
 from incidentkb.indexing.offline import serve_archive
+from incidentkb.indexing.pagefind import INSTALL_HINT, find_executable
+from incidentkb.publish.engine import ENGINE_VARIABLE, ENGINES
 from incidentkb.publish.engine import build as build_site_dir
+from incidentkb.publish.engine import choose_engine, docs_dir_of
 from incidentkb.publish.engine import serve as serve_site
 from incidentkb.publish.index_site import index_site
 from incidentkb.publish.tree import generate as generate_tree
 from incidentkb.records.audience import DEFAULT_AUDIENCE
+from incidentkb.records.outputs import check_output
+
+
+def engine_option(func):
+    return click.option(
+        "--engine", type=click.Choice(ENGINES),
+        help=f"The site builder: properdocs or mkdocs (default: ${ENGINE_VARIABLE}, else the installed one, "
+             "ProperDocs first). Both run the plugin; see docs/guide/engines.md.",
+    )(func)
 
 
 @click.command()
@@ -25,7 +38,8 @@ from incidentkb.records.audience import DEFAULT_AUDIENCE
 @click.option("--today", metavar="YYYY-MM-DD", help="Date to judge deadlines and overdue items against.")
 @audience_option
 @click.option("--drafts", is_flag=True, help="Also publish incidents whose post-mortem is still a draft.")
-def build(root, site_dir, today, audience, drafts):
+@engine_option
+def build(root, site_dir, today, audience, drafts, engine):
     """Check everything, then build the site strictly (warnings fail it).
 
     The site is built in a temporary folder and replaces the previous one only
@@ -34,11 +48,14 @@ def build(root, site_dir, today, audience, drafts):
     """
     root = require_root(root)
     day = parse_today(today)
-    if not run_checks(root, day):
+    engine = choose_engine(engine, "kb build")  # before the checks: a missing engine is said at once
+    if site_dir is not None:
+        check_output(site_dir, root, "--site-dir", docs_dir=docs_dir_of(root))
+    if not run_checks(root, day, progress=terminal_progress()):
         click.echo("Not built: fix the errors above first.", err=True)
         sys.exit(EXIT_PROBLEMS)
     target = build_site_dir(root, site_dir, strict=True, today=day if today else None, audience=audience,
-                            drafts=drafts)
+                            drafts=drafts, engine=engine)
     click.echo(f"Site built in {target}", err=True)
 
 
@@ -48,10 +65,11 @@ def build(root, site_dir, today, audience, drafts):
 @click.option("--offline", "archive", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Serve a built site archive (site.zip) instead, e.g. on a laptop without network.")
 @audience_option
-def serve(root, dev_addr, archive, audience):
+@engine_option
+def serve(root, dev_addr, archive, audience, engine):
     """Preview the site with live reload (records, catalog and policy are watched too)."""
     if archive is None:
-        sys.exit(serve_site(require_root(root), dev_addr, audience))
+        sys.exit(serve_site(require_root(root), dev_addr, audience, engine))
     host, _, port = (dev_addr or "127.0.0.1:8000").rpartition(":")
     if not port.isdigit():
         raise UsageError(f"--dev-addr {dev_addr!r}: expected HOST:PORT such as 127.0.0.1:8000")
@@ -98,6 +116,9 @@ def index(site_dir, root, no_directory_urls, audience, drafts, no_archive):
     root = require_root(root)
     if not site_dir.is_dir():
         raise UsageError(f"{site_dir}: no such folder (build the site first)")
+    check_output(site_dir, root, "SITE_DIR", docs_dir=docs_dir_of(root))  # it writes into the site
+    if find_executable() is None:
+        raise UsageError(f"kb index needs the Pagefind binary, which the core install leaves out: {INSTALL_HINT}")
     handler = logging.StreamHandler(sys.stderr)  # the search step's summary and warnings (indexing/search_index.py)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logger = logging.getLogger("mkdocs.plugins.incidentkb")

@@ -13,12 +13,21 @@ import os
 import tempfile
 from pathlib import Path
 
+from incidentkb.core.staging import umask_mode
+
 
 def _temporary_copy(path: Path, text: str) -> str:
     """`text` in a fsynced temporary file next to `path`; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file 0600; the file it becomes gets what any new file would (the umask's), or the
+        # mode of the file it replaces: a web server or a colleague reads exports and records.
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = umask_mode(directory=False)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()

@@ -346,7 +346,11 @@ class ArchiveServer(ThreadingHTTPServer):
 
 def archive_server(archive: Path, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False) -> ArchiveServer:
     """A server (not yet serving) for the site in `archive`; port 0 picks a free port (see .server_address)."""
-    site = ArchiveSite(Path(archive))
+    try:
+        site = ArchiveSite(Path(archive))
+    except zipfile.BadZipFile:
+        raise ValueError(f"{archive}: not a zip file (expected the site.zip that `kb build` writes into the "
+                         "site)") from None
     if "index.html" not in site.files:
         site.zip.close()
         raise ValueError(f"{archive}: not a site archive (no index.html at its top)")
@@ -362,7 +366,7 @@ def serve_archive(archive: Path, host: str = "127.0.0.1", port: int = 8000, *, q
     """Serve the site in `archive` at http://host:port/ until interrupted (Ctrl-C). Blocks.
 
     `on_ready(url)` is called once the socket is listening (the CLI prints the address).
-    Raises ValueError for a zip that holds no site, OSError when the port is taken.
+    Raises ValueError for a file that is not a zip or holds no site, OSError when the port is taken.
     """
     server = archive_server(archive, host, port, quiet=quiet)
     bound_host, bound_port = server.server_address[:2]

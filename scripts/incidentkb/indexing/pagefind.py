@@ -11,15 +11,21 @@ import base64
 import json
 import os
 import queue
+import shutil
 import subprocess
 import tempfile
 import threading
 from concurrent.futures import Future
 from pathlib import Path
 
-from pagefind.service import get_executable  # the wheel's binary, PAGEFIND_BINARY_PATH, or PATH
-
 from incidentkb.core.errors import ProblemsFound
+
+try:  # the binary in its wheel (incidentkb[site]); the core install has none and needs none
+    import pagefind_bin_extended
+except ImportError:
+    pagefind_bin_extended = None
+
+INSTALL_HINT = "pip install 'incidentkb[site]' (it brings pagefind-bin-extended 1.5), or set PAGEFIND_BINARY_PATH"
 
 
 class PagefindError(ProblemsFound):
@@ -164,9 +170,23 @@ def close_leftover_services() -> None:
         service.close()
 
 
+def find_executable() -> Path | None:
+    """Where the Pagefind binary is, in the order of Pagefind's own Python client (which is not needed for it):
+    PAGEFIND_BINARY_PATH, the pagefind-bin-extended wheel's binary, then `pagefind_extended` or `pagefind` on PATH."""
+    setting = os.environ.get("PAGEFIND_BINARY_PATH")
+    if setting:
+        return Path(setting)
+    if pagefind_bin_extended is not None:
+        try:
+            return Path(pagefind_bin_extended.get_executable())
+        except FileNotFoundError:  # a broken install: the package without its binary
+            pass
+    found = shutil.which("pagefind_extended") or shutil.which("pagefind")
+    return Path(found) if found else None
+
+
 def pagefind_executable() -> Path:
-    executable = get_executable()
-    if executable is None or not Path(executable).exists():
-        raise PagefindError("search needs the Pagefind binary: install `pagefind[extended]` "
-                          "(pip install 'pagefind[extended]') or set PAGEFIND_BINARY_PATH")
-    return Path(executable)
+    executable = find_executable()
+    if executable is None or not executable.exists():
+        raise PagefindError(f"search needs the Pagefind binary: {INSTALL_HINT}")
+    return executable

@@ -271,7 +271,7 @@ def canonicalise_bundle(bundle: Path) -> list[str]:
     entry = json.loads(entry_path.read_text(encoding="utf-8"))
     if not str(entry.get("version", "")).startswith(PAGEFIND_FORMAT):
         return [f"search: Pagefind {entry.get('version')} is installed; its output is used as it is written "
-                f"(not reproducible, larger downloads). Install pagefind[extended] {PAGEFIND_FORMAT}x."]
+                f"(not reproducible, larger downloads). Install pagefind-bin-extended {PAGEFIND_FORMAT}x."]
     for language in entry["languages"].values():
         old_meta = bundle / f"pagefind.{language['hash']}.pf_meta"
         meta = _read_pagefind(old_meta)

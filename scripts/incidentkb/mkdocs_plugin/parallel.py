@@ -32,6 +32,16 @@ parent builds the pages it gave no result for the usual way (writing them again;
 search records go through the same ordered path), and MkDocs reports any error naming
 the page.
 
+What this module mirrors of the engine is private: MkDocs' build loop (`_populate_page`,
+`_build_page`, `get_context`) and Page.render's processors (`_RawHTMLPreprocessor`,
+`_RelativePathTreeprocessor`, `_ExtractAnchorsTreeprocessor`, `_ExtractTitleTreeprocessor`,
+`get_toc`, `_title_from_render`, `config._current_page`). It was read line by line in MkDocs 1.6
+and ProperDocs 1.6 (docs/guide/engines.md), and is used only under an engine and minor version in
+MIRRORED (`engine_is_mirrored`). Any other engine or version takes the plain path: no workers, and
+MkDocs' own Page.render for every page, so a change in the engine costs speed, never correctness.
+KB_PLAIN_BUILD=1 forces the plain path; a test builds the sample both ways and compares the sites
+byte for byte.
+
 This only runs for a build (not `mkdocs serve`, nor `--dirty`), where fork exists,
 and when incidentkb is the only plugin (hooks count as plugins): another plugin's
 page events would otherwise run in the worker and see a different page than in the
@@ -49,8 +59,10 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import markdown
+import mkdocs
 from mkdocs import utils
 from mkdocs.commands.build import get_context
 from mkdocs.exceptions import PluginError
@@ -62,6 +74,27 @@ from incidentkb.core.background import FAILED, fork_child, reap, received, stop_
 from incidentkb.site.renderer import BYTECODE_CACHE
 
 log = logging.getLogger("mkdocs.plugins.incidentkb")
+
+# The engines and minor versions whose private build code this module mirrors (read, compared, tested).
+MIRRORED = frozenset({("mkdocs", "1.6"), ("properdocs", "1.6")})
+PLAIN_VARIABLE = "KB_PLAIN_BUILD"  # 1: build as under an engine not in MIRRORED (the fallback's test sets it)
+
+
+def running_engine() -> tuple[str, str]:
+    """(name, version) of the engine this process runs under. ProperDocs' command line maps every `mkdocs`
+    import to its own modules (sys.modules["mkdocs"] is the properdocs package), so the name tells them apart."""
+    return mkdocs.__name__, str(getattr(mkdocs, "__version__", ""))
+
+
+@lru_cache(maxsize=None)
+def _known(name: str, version: str) -> bool:
+    return (name, ".".join(version.split(".")[:2])) in MIRRORED
+
+
+def engine_is_mirrored() -> bool:
+    """Whether the private MkDocs API used here is the one it was written against (see the module's docstring)."""
+    return os.environ.get(PLAIN_VARIABLE, "").strip() != "1" and _known(*running_engine())
+
 
 PREBUILT_TEMPLATE = "incidentkb/prebuilt.html"  # the template of a page a worker built: see ParallelConverter.adopt
 PREBUILT_SOURCE = "<!-- written by an incidentkb build worker -->"  # what MkDocs "writes" to os.devnull for it
@@ -140,7 +173,10 @@ class _MarkdownToHtml:
 
     def __init__(self, config):
         self._md = None
-        self._reuse = _plain_settings(config["mdx_configs"]) and Page.render is _MKDOCS_RENDER
+        self._reuse = (engine_is_mirrored() and _plain_settings(config["mdx_configs"])
+                       and Page.render is _MKDOCS_RENDER)
+        # ProperDocs' Page.render keeps the links to anchors at every log level; MkDocs' only above DEBUG.
+        self._always_links = running_engine()[0] == "properdocs"
 
     def render(self, page: Page, config, files) -> None:
         if not self._reuse:
@@ -165,7 +201,7 @@ class _MarkdownToHtml:
         page.toc = mkdocs_pages.get_toc(getattr(md, "toc_tokens", []))
         page._title_from_render = extract_title_ext.title
         page.present_anchor_ids = extract_anchors_ext.present_anchor_ids | raw_html_ext.present_anchor_ids
-        if mkdocs_pages.log.getEffectiveLevel() > logging.DEBUG:
+        if self._always_links or mkdocs_pages.log.getEffectiveLevel() > logging.DEBUG:
             page.links_to_anchors = relative_path_ext.links_to_anchors
 
 
@@ -254,7 +290,8 @@ def worker_count() -> int:
 
 
 def eligible(config, serving: bool, dirty: bool = False) -> bool:
-    return (not serving and not dirty and hasattr(os, "fork") and worker_count() > 1
+    """Whether this build may use workers: only under an engine whose build loop this module mirrors."""
+    return (not serving and not dirty and hasattr(os, "fork") and engine_is_mirrored() and worker_count() > 1
             and set(config.plugins) <= {"incidentkb"})
 
 

@@ -30,6 +30,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 
 from incidentkb.core.background import freeze_for_the_build, thaw
 from incidentkb.core.errors import KBError
+from incidentkb.core.progress import terminal_progress
 from incidentkb.mkdocs_plugin import parallel
 from incidentkb.mkdocs_plugin.parallel import (
     PREBUILT_SOURCE, PREBUILT_TEMPLATE, ParallelConverter, eligible, worker_count,
@@ -108,6 +109,8 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         self.converter: ParallelConverter | None = None  # converts generated pages in worker processes
         self._findings_reported = False
         self._errors_reported = 0
+        self.progress = None  # pages built, on a terminal (core/progress.py)
+        self._pages_total = self._pages_done = 0
 
     def _root(self, config) -> Path:
         if self.config.root:
@@ -146,6 +149,10 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
             config.extra_javascript.append(SCRIPT)
         if a11y.wanted(config.markdown_extensions):  # names for the checkboxes of task lists
             config.markdown_extensions.append(a11y.EXTENSION)
+        if not parallel.engine_is_mirrored():
+            name, version = parallel.running_engine()
+            log.info(f"{name} {version}: the plugin builds pages the engine's own way, one at a time (the parallel "
+                     "build follows the build code of MkDocs and ProperDocs 1.6 only): the same site, slower")
         # search.py owns the search UI, the Pagefind index and the offline zip
         self.search = configure(config, lambda: self.site, archive=self.config.get("offline_archive"))
         return config
@@ -198,6 +205,9 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
                 self.converter = ParallelConverter(config, files, nav, ours, workers=worker_count(),
                                                    finish=collapse_whitespace, describe=describe, receive=receive,
                                                    on_written=on_written)
+        # At 10,000 records the pages take minutes: say how far the build is, to a person at a terminal only.
+        self.progress = None if self.serving else terminal_progress()
+        self._pages_total, self._pages_done = len(built), 0
         if self.search is not None and not self.serving:
             # Pagefind writes as soon as every page is described, while the last pages are still being built.
             self.search.expect([f.src_uri for f in built], config.site_dir)
@@ -261,6 +271,9 @@ class IncidentKBPlugin(BasePlugin[IncidentKBConfig]):
         return html
 
     def on_post_page(self, output: str, *, page, config) -> str:
+        if self.progress is not None:
+            self._pages_done += 1
+            self.progress("building pages", self._pages_done, self._pages_total)
         if self._adopted(page):
             return output  # its worker collapsed and wrote it (parallel.py)
         return collapse_whitespace(output)

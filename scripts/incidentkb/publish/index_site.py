@@ -19,7 +19,7 @@ then hand-written pages by path): two runs over the same site give the same inde
 
 What the engine's own pages must contain for the search box to appear: the search script
 and stylesheet (assets/incidentkb/search/kb-search.{js,css}) in extra_javascript and
-extra_css; see docs/guide/engines-research.md.
+extra_css; see docs/guide/engines.md.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 from incidentkb.core.errors import ProblemsFound
 from incidentkb.indexing.search_index import SearchIndexer
-from incidentkb.publish.engine import docs_dir_of
+from incidentkb.publish.engine import docs_dir_of, mkdocs_settings
 from incidentkb.records import urls
 from incidentkb.records.audience import DEFAULT_AUDIENCE
 from incidentkb.site.build import build_site
@@ -172,6 +172,7 @@ def index_site(site_dir: Path, root: Path, *, directory_urls: bool = True, audie
         raise IndexSiteError(f"{site_dir}: no index.html; expected a built site (the folder the engine wrote)")
     docs_dir = docs_dir_of(root)
     build = build_site(root, directory_urls=directory_urls, audience=audience, include_drafts=drafts,
+                       site_url=str(mkdocs_settings(root).get("site_url") or ""),
                        docs_prefix=os.path.relpath(docs_dir, root).replace(os.sep, "/"))
     if build.fatal:
         raise IndexSiteError(build.fatal)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 
 from incidentkb.checks.rendered_html import SAFETY_CODES
 from incidentkb.core.errors import ProblemsFound, UsageError
-from incidentkb.publish.engine import DEFAULT_HOME, docs_dir_of
+from incidentkb.core.staging import staging_folder
+from incidentkb.publish.engine import DEFAULT_HOME, docs_dir_of, mkdocs_settings
 from incidentkb.records.audience import DEFAULT_AUDIENCE
+from incidentkb.records.outputs import check_output
 from incidentkb.site.build import build_site
 from incidentkb.site.renderer import RAW_BLOCK
 
@@ -26,11 +27,13 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
              audience: str = DEFAULT_AUDIENCE, drafts: bool = False) -> int:
     """Write the complete Markdown tree into `out` (empty, or made by an earlier generate). Returns files written."""
     root = root.resolve()
-    out = out.resolve()
+    docs_dir = docs_dir_of(root)
+    out = check_output(out, root, "--out", docs_dir=docs_dir)
     if out.exists() and any(out.iterdir()) and not (out / GENERATED_MARKER).exists():
         raise UsageError(f"{out} is not empty and was not made by `kb generate`; nothing was written")
-    docs_dir = docs_dir_of(root)
+    # site_url as the plugin gets it from mkdocs.yml: the communication templates' links are absolute, as there.
     site = build_site(root, today=today, directory_urls=directory_urls, audience=audience,
+                      site_url=str(mkdocs_settings(root).get("site_url") or ""),
                       docs_prefix=os.path.relpath(docs_dir, root).replace(os.sep, "/"), include_drafts=drafts)
     if site.fatal:
         raise ProblemsFound(site.fatal)
@@ -41,9 +44,8 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
         raise ProblemsFound("nothing was written: these record bodies hold markup that runs code in readers' "
                             "browsers, and the builder you give this tree to would publish it:\n" + "\n".join(
                                 f"  {f.path}:{f.line}: {f.code}: {f.message}" for f in unsafe))
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent if out.parent.exists() else None))
     count = 0
-    try:
+    with staging_folder(out, "generating") as staging:
         if docs_dir.is_dir():
             for path in sorted(docs_dir.rglob("*")):
                 if path.is_file():
@@ -76,10 +78,6 @@ def generate(root: Path, out: Path, today: date | None = None, directory_urls: b
         if out.exists():
             shutil.rmtree(out)
         os.rename(staging, out)
-        staging = None
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
     return count
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incidentkb.core.findings import ERROR, Finding
+from incidentkb.core.progress import Progress
 from incidentkb.core.yamlsafe import MarkedDict, YAMLDocumentError, parse
 from incidentkb.records.frontmatter import SourceFile, read_record, read_text
 from incidentkb.records.model import (
@@ -180,37 +181,41 @@ def paused_gc():
 
 
 def load(root: str | Path, layout: Layout = Layout(), pure_yaml: bool = False,
-         kinds: Iterable[str] = ("incident", "runbook", "problem")) -> tuple[KnowledgeBase, list[Finding]]:
+         kinds: Iterable[str] = ("incident", "runbook", "problem"),
+         progress: Progress | None = None) -> tuple[KnowledgeBase, list[Finding]]:
     """Load the policy, the catalog and the records of `kinds` under root (`kb alerts` needs no incidents,
-    which are most of the work). Never raises for bad content: problems come back as findings."""
+    which are most of the work). Never raises for bad content: problems come back as findings.
+    `progress("reading records", done, total)` is told of each record file read."""
     with paused_gc():
-        return _load(Path(root), layout, pure_yaml, frozenset(kinds))
+        return _load(Path(root), layout, pure_yaml, frozenset(kinds), progress)
 
 
-def _load(root: Path, layout: Layout, pure_yaml: bool, kinds: frozenset[str]) -> tuple[KnowledgeBase, list[Finding]]:
+def _load(root: Path, layout: Layout, pure_yaml: bool, kinds: frozenset[str],
+          progress: Progress | None = None) -> tuple[KnowledgeBase, list[Finding]]:
     policy, findings = load_policy(root, layout, pure_yaml)
     teams, services, vendors, catalog_findings = load_catalog(root, layout, policy, pure_yaml)
     findings += catalog_findings
     records: dict[str, list[Record]] = {kind: [] for kind in RECORD_CLASSES}
     severities_seen: dict[str, list[str]] = {}
     files_read = 0
-    for kind, folder in layout.record_dirs().items():
-        if kind not in kinds:
+    paths = [(kind, folder, path) for kind, folder in layout.record_dirs().items() if kind in kinds
+             for path in record_files(root, folder)]
+    for kind, folder, path in paths:
+        rel = relative(root, path)
+        files_read += 1
+        if progress:
+            progress("reading records", files_read, len(paths))
+        if path.suffix != ".md":
+            # A record saved as .markdown or .txt would silently vanish from the site: that is an error.
+            # Other files (images, attachments) are left alone.
+            if path.suffix.lower() in TEXT_SUFFIXES:
+                findings.append(Finding(rel, 0, 0, ERROR, "not-markdown", f"{kind} records must end in .md",
+                                        f"Rename it to {path.stem}.md (git mv), or move it out of {folder}/."))
             continue
-        for path in record_files(root, folder):
-            rel = relative(root, path)
-            files_read += 1
-            if path.suffix != ".md":
-                # A record saved as .markdown or .txt would silently vanish from the site: that is an error.
-                # Other files (images, attachments) are left alone.
-                if path.suffix.lower() in TEXT_SUFFIXES:
-                    findings.append(Finding(rel, 0, 0, ERROR, "not-markdown", f"{kind} records must end in .md",
-                                            f"Rename it to {path.stem}.md (git mv), or move it out of {folder}/."))
-                continue
-            record, record_findings = load_record(path, rel, kind, policy, pure_yaml, severities_seen)
-            findings += record_findings
-            if record is not None:
-                records[kind].append(record)
+        record, record_findings = load_record(path, rel, kind, policy, pure_yaml, severities_seen)
+        findings += record_findings
+        if record is not None:
+            records[kind].append(record)
     kb = KnowledgeBase(
         root=str(root),
         incidents=records["incident"],
