@@ -6,7 +6,10 @@ For each size, in a fresh process (so that peak memory is that size's own): load
 ratios t(10k)/t(1k). With --browser, also open the "Find similar" page on the 10,000-incident index in
 headless Debian chromium and report the time to the first answer and the bytes it transferred.
 
-    python scripts/benchmarks/bench_similar.py [--sizes 1000 10000] [--browser] [--json]
+    python scripts/benchmarks/bench_similar.py [--sizes 1000 10000] [--full] [--browser] [--json]
+
+--full generates the incidents with fuller front matter (synthetic.py's full=True: impact, roles, several
+causes, a long timeline and several action items filled in), as a team that fills in every field writes them.
 
 Times are wall-clock seconds on this machine (and process CPU seconds, which other load disturbs less).
 """
@@ -148,6 +151,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--browser", action="store_true", help="also time the Find similar page at the largest size")
+    parser.add_argument("--full", action="store_true", help="incidents with fuller front matter (see synthetic.py)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-browser", type=Path, help=argparse.SUPPRESS)
@@ -165,7 +169,7 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            root = generate(Path(tmp) / str(size), size)
+            root = generate(Path(tmp) / str(size), size, full=args.full)
             child = subprocess.run([sys.executable, __file__, "--child", str(root)], capture_output=True, text=True,
                                    check=True)
             results[size] = json.loads(child.stdout)

@@ -1,29 +1,33 @@
 """Similar incidents and runbooks: candidates from an inverted index, re-ranked on the structured fields.
 
-Never all pairs. Each record becomes a bag of weighted terms (text.py): its
-title and alert names count three times, services, tags, summary, symptoms and
-causes twice, the narrative body once. A term's weight in a record is its BM25
-impact (saturated, length-normalised, times idf), computed once at build time.
+Never all pairs. Each record becomes a bag of terms (text.py) from weighted fields: its title and
+alert names count twice, everything else (services, tags, summary, symptoms, causes, the narrative)
+once. Before that, the template sentences of the archive (boilerplate.py: sentences that at least
+√N of the N records repeat) are taken out, so that two write-ups from one template do not look alike
+for that reason. Everything learned from the data (idf, templates, value weights) is learned from
+the knowledge base being indexed, at build time; no constant was fitted to one corpus
+(docs/guide/similar-incidents.md has the measurements and what did not help).
 
-- `query(text)`: BM25 of the pasted text's terms over their postings lists,
-  normalised to 0..1, blended with whether the text names a record's alert,
-  service or tag and how many of its title words it contains. Unknown words
-  are read as the closest known word with the same first two letters when
-  rapidfuzz finds one close enough (typos). The browser page
-  (assets/similar/find-similar.js) does exactly the same on the static index
-  written by `browser_index_files`.
-- `neighbours(id)`: a record's strongest terms are looked up in capped postings
-  lists (the records where each term is strongest), accumulating the dot product
-  of the two records' unit vectors; this stops after a fixed budget of postings,
-  so the cost per record does not grow with the archive. The best candidates are
-  re-ranked with a structured score: idf-weighted overlap of services, tags,
-  root-cause categories and runbooks used, the alert (equal, or close by
-  rapidfuzz), and rapidfuzz's token-set ratio of the titles.
+- `query(text)`: BM25 (k1 = 1.2, b = 0.75) of the pasted text's terms over their postings lists,
+  normalised to 0..1, blended with whether the text names a record's alert, service or tag and how
+  many of its title words it contains. Unknown words are read as the closest known word with the
+  same first two letters when rapidfuzz finds one close enough (typos). The browser page
+  (assets/similar/find-similar.js) does exactly the same on the static index written by
+  similar_browser.browser_index_files.
+- `neighbours(id)`: the cosine of two records' term vectors, where a term weighs its BM25 term
+  frequency (saturated, length-normalised) times the square root of its idf: in the product of two
+  records idf then counts once, as in BM25 itself, instead of twice as in TF-IDF cosine, which let a
+  rare name shared by two write-ups outweigh the words that say what kind of incident it was. A
+  record's strongest terms are looked up in capped postings lists (the records where each term is
+  strongest) until a fixed budget is spent, so the cost per record does not grow with the archive.
+  The best candidates are re-ranked with a structured score: idf-weighted overlap of services, tags,
+  root-cause categories and runbooks used, the alert (equal, or close by rapidfuzz), and the
+  idf-weighted overlap of the titles; each only where both records have the field.
 
-Every reason in a Match is a statement true of both records (the tests check
-them): shared services, tags, root-cause categories, alert, runbook, or terms
-present in both. Scores are rounded to 2 decimals and ties go to the smaller id,
-so two runs give identical output.
+Every reason in a Match is a statement true of both records and a part of what scored it (the tests
+check them): shared services, tags, root-cause categories, alert, runbook, or the shared terms that
+added most to the cosine. Scores are rounded to 2 decimals and ties go to the smaller id, so two
+runs give identical output.
 
 This module is pure: no MkDocs, no file writes.
 """
@@ -31,39 +35,45 @@ This module is pure: no MkDocs, no file writes.
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import re
 import sys
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import compress, islice, repeat
+from itertools import chain, compress, islice, repeat
 from operator import add, itemgetter, mul, truediv
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
-from .text import (
-    MAX_JOINED, STOP_WORDS, TOKENISER_VERSION, camel_words, compounds, display, surfaces, terms, words_and_joined,
-)
+from . import boilerplate
+from .load import paused_gc
+from .text import camel_words, compounds, display, surfaces, terms, words_and_joined
 
 # Similarity at or above which `kb check` reports two incidents as possible duplicates.
 # Measured (docs/guide/similar-incidents.md): in the DFDS archive the near-duplicates PM2021-005/006/007
-# score 0.45-0.57 against each other and the two write-ups of one Flux failure 0.93, while unrelated
+# score 0.48-0.60 against each other and the two write-ups of one Flux failure 0.93, while unrelated
 # incidents stay below 0.45; in the synthetic benchmark only incidents with the very same title, service,
 # alert and runbook reach it.
 DUPLICATE_THRESHOLD = 0.45
 
 KINDS = ("incidents", "runbooks", "all")
 
-# Whole numbers: a field's terms are counted that many times.
-FIELD_WEIGHTS = {"title": 3, "alerts": 3, "services": 2, "tags": 2, "summary": 2, "symptoms": 2, "causes": 2, "body": 1}
-K1, B = 1.2, 0.75  # BM25 saturation and length normalisation
-# Bigrams ("connection pool", "replica lag") are the costliest terms: one per word. An incident's narrative
-# gets none (measured: no better neighbours, a third of the build time); its key phrases are also in the
-# title, summary, symptoms and causes, which get them, as does a runbook's body (its substance).
+# A field's terms are counted that many times. Titles and alert names say in a few words what happened;
+# the summary, symptoms and causes count once like the story: counting them twice was measured to hurt
+# where the summary retells the story (icco), and did not help elsewhere.
+FIELD_WEIGHTS = {"title": 2, "alerts": 2, "services": 1, "tags": 1, "summary": 1, "symptoms": 1, "causes": 1, "body": 1}
+PROSE_FIELDS = ("summary", "symptoms", "causes", "body")  # where template sentences are looked for
+K1, B = 1.2, 0.75  # BM25 saturation and length normalisation, the standard values
+# Bigrams ("connection pool", "KubePodCrashLooping" → "crash looping") keep the phrases of short fields whole:
+# titles, alert names, services, tags, and every part of a runbook, whose text names components and metrics.
+# An incident's prose (summary, symptoms, causes, story) gets none: measured on the post-mortem archives, its
+# chance word pairs made write-ups look alike by wording (icco: 0.771 with them in all prose, 0.798 without;
+# dfds 0.610 and 0.619), and they were a third of the build time.
+_SHORT = ("title", "alerts", "services", "tags")
+BIGRAM_FIELDS = {"incident": _SHORT, "runbook": _SHORT + ("summary", "symptoms", "causes", "body")}
 MAX_BODY_CHARS = 20_000  # a very long narrative adds little after this and would dominate the cost
 
 # Neighbours
@@ -77,7 +87,7 @@ CANDIDATES = 10  # candidates re-ranked with the structured score
 SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
 TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
 STRUCTURE_WEIGHTS = {"services": 0.3, "tags": 0.2, "categories": 0.15, "alert": 0.25, "runbooks": 0.15, "title": 0.3}
-REASON_TERMS = 32  # a record's strongest terms searched for "both mention" reasons
+REASON_TERMS = 32  # each record's strongest terms searched for "both mention" reasons
 
 # Text queries (mirrored by find-similar.js: keep both in step)
 MAX_RECORD_TERMS = 128  # postings kept per record for text queries (its strongest terms)
@@ -194,7 +204,7 @@ _SETS = ("services", "tags", "categories", "alerts", "runbooks")
 
 @dataclass(eq=False)
 class _Record:
-    """What the index keeps of a record: display fields, structured fields as sets, and its term vector."""
+    """What the index keeps of a record: display fields, structured fields as sets, and its term vectors."""
 
     id: str
     kind: str  # "incident" | "runbook"
@@ -207,10 +217,9 @@ class _Record:
     runbooks: frozenset  # incident: runbooks used; runbook: itself
     title_words: tuple  # the title's kept words
     vector: dict = field(default_factory=dict)  # term -> weight: strongest first, unit length
+    title_vector: dict = field(default_factory=dict)  # the title's terms (words, joined compounds), unit length
     length: int = 0
     mass: dict = field(default_factory=dict)  # structured field -> summed idf of its values
-
-    title_text: str = ""  # the same, as one string for rapidfuzz
     position: int = 0  # in SimilarityIndex.records
 
 
@@ -234,6 +243,19 @@ def _idf(n: int, df: int) -> float:
     return round(math.log(1 + (n - df + 0.5) / (df + 0.5)), 6)
 
 
+def _unit(vector: dict, norm: float | None = None) -> dict:
+    """The vector divided by its length (or by `norm`: the length of the whole vector it was cut from)."""
+    norm = math.sqrt(math.fsum(w * w for w in vector.values())) if norm is None else norm
+    return {t: w / norm for t, w in vector.items()} if norm else {}
+
+
+def _dot(a: dict, b: dict) -> float:
+    """The dot product of two sparse vectors (map() keeps the loop in C)."""
+    if len(a) > len(b):
+        a, b = b, a
+    return math.fsum(map(mul, a.values(), map(b.get, a, repeat(0.0))))
+
+
 @dataclass
 class QueryTerms:
     """A pasted text as the index reads it."""
@@ -253,6 +275,7 @@ class SimilarityIndex:
         self.postings: dict[str, list[tuple[float, int]]] = {}  # term -> [(impact, position)], strongest first
         self.candidates: dict[str, dict[str, tuple[array, array]]] = {}  # kind -> term -> (weights, positions)
         self.idf: dict[str, float] = {}
+        self.templates = boilerplate.NONE  # template sentences learned from the records (boilerplate.py)
         self.surface: dict[str, str] = {}  # joined term -> how a title or summary wrote it (lower-case)
         self.value_weights: dict[str, dict[str, float]] = {}  # structured field -> value -> idf
         self._buckets: dict[str, list[str]] | None = None
@@ -266,53 +289,93 @@ class SimilarityIndex:
     @classmethod
     def build(cls, kb) -> "SimilarityIndex":
         """Index every incident and runbook of kb. Linear in the number of records."""
+        # Millions of small objects that all stay alive: the cyclic collector would walk them again and again.
+        with paused_gc():
+            return cls._build(kb)
+
+    @classmethod
+    def _build(cls, kb) -> "SimilarityIndex":
         index = cls()
-        bags: list = []
-        df: Counter = Counter()
-        value_df: dict[str, Counter] = {name: Counter() for name in _SETS}
-        intern = sys.intern
+        sources, fields = [], []
         for record in list(kb.incidents) + list(kb.runbooks):
             key = f"{record.kind}:{record.id}"
             if key in index.position:  # a duplicate id: check.py reports it; the first file wins, as in the KnowledgeBase
                 continue
+            index.position[key] = len(sources)
+            sources.append(record)
+            fields.append(record_fields(record))
+        index.templates = boilerplate.Templates.learn([[f[name] for name in PROSE_FIELDS] for f in fields])
+        bags = index._bags(sources, fields)
+        del fields
+        index._weigh(bags)
+        return index
+
+    def _bags(self, sources: list, fields: list) -> list:
+        """Each record's terms and counts (title, alerts, services and tags first), and its entry."""
+        bags: list = []
+        value_df: dict[str, Counter] = {name: Counter() for name in _SETS}
+        template_terms: dict[str, list[str]] = {}
+        intern = sys.intern
+        for position, record in enumerate(sources):
             entry = _new_record(record)
-            everything: list[str] = []
+            bag: Counter = Counter()
             named = 0  # distinct terms of the title, alerts, services and tags: the first keys of the bag
-            for name, text in record_fields(record).items():
+            for name, text in fields[position].items():
                 if text:
-                    found = terms(text, bigrams=name != "body" or record.kind != "incident")
-                    everything += found * FIELD_WEIGHTS[name] if FIELD_WEIGHTS[name] != 1 else found
+                    found = terms(text, bigrams=name in BIGRAM_FIELDS[record.kind])
+                    for _ in range(FIELD_WEIGHTS[name]):
+                        bag.update(found)
                 if name == "tags":
-                    named = len(set(everything))
-            bag = Counter(everything)
-            keys = tuple(map(intern, bag))
-            bags.append((keys, tuple(bag.values()), named))
-            entry.length = len(everything)
-            df.update(keys)
+                    named = len(bag)
+            fields[position] = None  # free as we go
+            first = tuple(islice(bag, named))
+            # Template sentences are taken out term by term (cheaper than cutting them out of the text and
+            # reading it again): the prose fields count once each, so one occurrence per sentence.
+            sentences = self.templates.of_record(position)
+            for sentence in sentences:
+                found = template_terms.get(sentence)
+                if found is None:
+                    found = template_terms[sentence] = terms(sentence)
+                for term in found:
+                    if bag.get(term, 0) > 0:
+                        bag[term] -= 1
+            if sentences:
+                bag = Counter({t: c for t, c in bag.items() if c > 0})
+                named = sum(1 for t in first if t in bag)
+            bags.append((tuple(map(intern, bag)), tuple(bag.values()), named))
+            entry.length = sum(bag.values())
             for name in _SETS:
                 value_df[name].update(getattr(entry, name))
-            index.position[key] = entry.position = len(index.records)
-            entry.title_text = " ".join(entry.title_words)
-            index.records.append(entry)
-            index._learn_surface(record)
-        n = len(index.records)
-        index.idf = idf = {term: _idf(n, count) for term, count in df.items()}
-        index.value_weights = weights = {name: {v: math.log((n + 1) / (c + 1)) for v, c in counts.items()}
-                                         for name, counts in value_df.items()}
-        for entry in index.records:
+            entry.position = position
+            self.records.append(entry)
+            self._learn_surface(record)
+        n = len(self.records)
+        self.value_weights = weights = {name: {v: math.log((n + 1) / (c + 1)) for v, c in counts.items()}
+                                        for name, counts in value_df.items()}
+        for entry in self.records:
             entry.mass = {name: math.fsum(weights[name][v] for v in getattr(entry, name)) for name in _SETS}
-        average = (sum(r.length for r in index.records) / n) if n else 1.0
-        scale = {term: weight * (K1 + 1) for term, weight in idf.items()}
+        return bags
+
+    def _weigh(self, bags: list) -> None:
+        """idf from the bags; then each record's postings (for text queries) and unit vector (for neighbours)."""
+        df: Counter = Counter()
+        for keys, _, _ in bags:
+            df.update(keys)
+        n = len(self.records)
+        self.idf = idf = {term: _idf(n, count) for term, count in df.items()}
+        root = {term: math.sqrt(weight) for term, weight in idf.items()}
+        average = (sum(r.length for r in self.records) / n) if n else 1.0
         in_several = {term for term, count in df.items() if count > 1}  # a term of one record links to nothing
         postings: dict[str, list] = defaultdict(list)
         candidates: dict[str, dict] = {"incident": defaultdict(list), "runbook": defaultdict(list)}
-        for position, entry in enumerate(index.records):
+        for position, entry in enumerate(self.records):
             keys, counts, named = bags[position]
             bags[position] = None  # free as we go: the bags are the biggest thing we hold
             saturation = K1 * (1 - B + B * entry.length / average) if average else K1
-            # impact = idf * tf * (K1 + 1) / (tf + saturation); map() chains keep this arithmetic in C.
-            impacts = list(map(truediv, map(mul, map(scale.__getitem__, keys), counts),
-                               map(add, counts, repeat(saturation))))
+            # BM25 term frequency: tf * (K1 + 1) / (tf + saturation); map() chains keep this arithmetic in C.
+            frequency = list(map(truediv, map(mul, counts, repeat(K1 + 1)), map(add, counts, repeat(saturation))))
+            # Text queries: a term's BM25 impact, idf * frequency.
+            impacts = list(map(mul, map(idf.__getitem__, keys), frequency))
             order = sorted(range(len(keys)), key=impacts.__getitem__, reverse=True)
             top = order[:MAX_RECORD_TERMS]
             # A record can always be found by the words of its title, alerts, services and tags.
@@ -321,10 +384,16 @@ class SimilarityIndex:
             # Rounded: the browser index holds these very numbers, so both compute the same scores.
             for term, impact in zip(map(keys.__getitem__, top), map(round, map(impacts.__getitem__, top), repeat(4))):
                 postings[term].append((impact, position))
+            # Neighbours: frequency * sqrt(idf), so that idf counts once in the product of two records.
+            weights = list(map(mul, map(root.__getitem__, keys), frequency))
+            order = sorted(range(len(keys)), key=weights.__getitem__, reverse=True)
             shared = list(islice(compress(order, map(in_several.__contains__, map(keys.__getitem__, order))),
                                  NEIGHBOUR_TERMS))
-            norm = math.sqrt(math.fsum(impacts[i] ** 2 for i in shared)) or 1.0
-            entry.vector = vector = {keys[i]: impacts[i] / norm for i in shared}
+            # The length of the whole vector: a record's own words (in no other record) make it less like any other.
+            norm = math.sqrt(math.fsum(map(mul, weights, weights))) or 1.0
+            entry.vector = vector = dict(zip(map(keys.__getitem__, shared),
+                                             map(truediv, map(weights.__getitem__, shared), repeat(norm))))
+            entry.title_vector = _unit({t: root[t] for t in dict.fromkeys(terms(entry.title, bigrams=False)) if t in root})
             lists = candidates[entry.kind]
             for term, weight in vector.items():
                 lists[term].append((weight, position))
@@ -338,10 +407,9 @@ class SimilarityIndex:
                 # Two flat arrays: compact, and iterating them touches no scattered Python objects.
                 lists[term] = (array("d", map(itemgetter(0), plist)), array("l", map(itemgetter(1), plist)))
             candidates[kind] = dict(lists)
-        index.postings = dict(postings)
-        index.candidates = candidates
-        index._surface_seen = set()
-        return index
+        self.postings = dict(postings)
+        self.candidates = candidates
+        self._surface_seen = set()
 
     def _learn_surface(self, record) -> None:
         """How titles and summaries write terms (kubernetes, db-primary-01), to quote them in reasons."""
@@ -383,13 +451,14 @@ class SimilarityIndex:
         """all_neighbours in pieces: those of every `parts`-th incident from the `part`-th on, in id order."""
         try:
             incidents = [r for r in self.records if r.kind == "incident"]
-            return {r.id: self._neighbours(r, top, ("incident",)) for r in incidents[part::parts]}
+            with paused_gc():  # 50,000 Matches that all stay alive, as in build
+                return {r.id: self._neighbours(r, top, ("incident",)) for r in incidents[part::parts]}
         finally:
             self._pairs.clear()
 
     def _neighbours(self, source: _Record, top: int, kinds: tuple[str, ...]) -> list[Match]:
         me = self.position[f"{source.kind}:{source.id}"]
-        # The text score: the dot product over this record's strongest terms, scanning each term's capped
+        # Candidates: the dot product over this record's strongest terms, scanning each term's capped
         # postings list (the records where that term is strongest) until the budget is spent. Exact in a
         # small knowledge base; at scale it leaves out the weakest terms, which move a cosine least.
         found: dict[int, float] = {}
@@ -407,8 +476,11 @@ class SimilarityIndex:
                 break
         found.pop(me, None)
         scored = []
-        for position, text in heapq.nlargest(CANDIDATES, sorted(found.items()), key=itemgetter(1)):
+        vector = source.vector
+        for position, _ in heapq.nlargest(CANDIDATES, sorted(found.items()), key=itemgetter(1)):
             other = self.records[position]
+            # The text score is the whole cosine, not the part the scan added up.
+            text = _dot(vector, other.vector)
             scored.append((-round2(self._combine(source, other, text)), other.kind, other.id, other))
         scored.sort(key=itemgetter(0, 1, 2))
         return [self._match(source, other, -score) for score, _, _, other in scored[:top] if score < 0]
@@ -444,9 +516,11 @@ class SimilarityIndex:
         if a.alerts and b.alerts:
             total += STRUCTURE_WEIGHTS["alert"]
             value += STRUCTURE_WEIGHTS["alert"] * self._alerts_alike(a.alerts, b.alerts)
-        if a.title_text and b.title_text:
+        if a.title_vector and b.title_vector:
+            # The titles' shared words, weighted by idf: a word every title of the archive uses says nothing.
+            small, large = sorted((a.title_vector, b.title_vector), key=len)
             total += STRUCTURE_WEIGHTS["title"]
-            value += STRUCTURE_WEIGHTS["title"] * fuzz.token_set_ratio(a.title_text, b.title_text) / 100
+            value += STRUCTURE_WEIGHTS["title"] * math.fsum(w * large[t] for t, w in small.items() if t in large)
         return value / total if total else None
 
     def _alerts_alike(self, a: frozenset, b: frozenset) -> float:
@@ -483,10 +557,11 @@ class SimilarityIndex:
         said = set()
         for value in (a.services & b.services) | (a.tags & b.tags) | (a.alerts & b.alerts):
             said |= self._value_terms(value)
-        vb = b.vector
-        # Among a's strongest terms: the ones that can contribute most, far cheaper than all shared terms.
-        # Multi-word terms ("replica lag") tell most: they count half as much again.
-        strength = {t: w * vb[t] * (1.5 if " " in t else 1.0) for t, w in islice(a.vector.items(), REASON_TERMS) if t in vb}
+        va, vb = a.vector, b.vector
+        # The shared terms that added most to the cosine: each one's product, among the strongest terms of
+        # either record (where the large products are; far cheaper than all shared terms).
+        strength = {t: va[t] * vb[t] for t in chain(islice(va, REASON_TERMS), islice(vb, REASON_TERMS))
+                    if t in va and t in vb}
         ranked = sorted(strength, key=lambda t: (-strength[t], t))
         reasons += _term_reasons(ranked, said, "both mention", self.surface)
         return Match(b.id, b.kind, b.title, score, tuple(reasons))
@@ -548,13 +623,13 @@ class SimilarityIndex:
         if not best_possible:
             return []
         scores: dict[int, float] = {}
-        holders: dict[str, set] = {}
+        holders: dict[str, dict] = {}  # term -> {position: what the term added to that record's score}
         for term, weight in weights.items():
             factor = 1 + math.log(read.counts[term])
-            plist = self.postings.get(term, ())
-            for impact, position in plist:
+            held = holders[term] = {}
+            for impact, position in self.postings.get(term, ()):
+                held[position] = factor * impact
                 scores[position] = scores.get(position, 0.0) + factor * impact
-            holders[term] = {position for _, position in plist}
         found = []
         for each in kinds:
             wanted = sorted((-value, position) for position, value in scores.items() if self.records[position].kind == each)
@@ -585,8 +660,8 @@ class SimilarityIndex:
         said = set()
         for value in alerts + services + tags:
             said.update(terms(value))
-        matched = sorted((t for t in weights if position in holders[t]),
-                         key=lambda t: (-weights[t] * (1.5 if " " in t else 1.0), t))
+        # The terms that added most to this record's BM25 score, most first.
+        matched = sorted((t for t in weights if position in holders[t]), key=lambda t: (-holders[t][position], t))
         reasons += _term_reasons(matched, said, "matches", read.surface)
         return Match(record.id, record.kind, record.title, score, tuple(reasons))
 
@@ -640,76 +715,8 @@ def reasons_in_words(reasons: Iterable[str]) -> str:
     return "; ".join(label + (separator + ", ".join(values) if values else "") for (label, separator), values in grouped.items())
 
 
-# ------------------------------------------------------------------ the browser index
+def browser_index_files(index: SimilarityIndex, kb, url_of) -> dict[str, bytes]:
+    """The static files of the "Find similar" page: see similar_browser.py, which writes them."""
+    from .similar_browser import browser_index_files as write
 
-BROWSER_DIR = "assets/similar"
-SHARD_TARGET_BYTES = 24_000  # average size of a term shard: a query fetches one shard per distinct term
-RECORD_CHUNK = 16  # records per record file: a query fetches the files of its ~30 best candidates, 4 kB each
-
-
-def _shard_count(total_bytes: int, target: int) -> int:
-    count = 1
-    while count < 4096 and total_bytes / count > target:
-        count *= 2
-    return count
-
-
-def _js(kind: str, number: int, payload) -> bytes:
-    """A data file: a script that hands its payload to the page (works from file:// too, unlike fetch)."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return f"kbSimilarData({json.dumps(kind)},{number},{body});\n".encode()
-
-
-def browser_index_files(index: SimilarityIndex, kb, url_of: Callable) -> dict[str, bytes]:
-    """The static files of the "Find similar" page, keyed by path relative to the site root.
-
-    assets/similar/manifest.js (settings and counts), t-XXXX.js (terms sharded by FNV-1a hash: idf and
-    postings), r-XXXX.js (records in chunks: id, kind, title, URL, services, tags, alerts, title words),
-    f-XXXX.js (known words by their first two letters, for typos), and find-similar.js itself.
-    """
-    sources = {f"{r.kind}:{r.id}": r for r in list(kb.incidents) + list(kb.runbooks)}
-    files: dict[str, bytes] = {}
-    rows = []
-    for entry in index.records:
-        record = sources.get(f"{entry.kind}:{entry.id}")
-        rows.append([entry.id, entry.kind, entry.title, (url_of(record) if record is not None else "") or "",
-                     sorted(entry.services), sorted(entry.tags), sorted(entry.alerts), list(entry.title_words)])
-    for start in range(0, len(rows), RECORD_CHUNK):
-        number = start // RECORD_CHUNK
-        files[f"{BROWSER_DIR}/r-{number:04x}.js"] = _js("r", number, rows[start:start + RECORD_CHUNK])
-
-    # Every known term (a typo is only corrected when the word is unknown), with its postings if it has any.
-    entries = {term: [idf] + [x for impact, position in index.postings.get(term, ()) for x in (position, impact)]
-               for term, idf in index.idf.items()}
-    total = sum(len(term) + 8 * len(value) for term, value in entries.items())
-    shards = _shard_count(total, SHARD_TARGET_BYTES)
-    grouped: list[dict] = [{} for _ in range(shards)]
-    for term, value in entries.items():
-        grouped[fnv1a(term) % shards][term] = value
-    for number, payload in enumerate(grouped):
-        files[f"{BROWSER_DIR}/t-{number:04x}.js"] = _js("t", number, payload)
-
-    words = sorted(t for t in index.idf if " " not in t)
-    fuzzy_shards = _shard_count(sum(len(w) + 3 for w in words), SHARD_TARGET_BYTES)
-    buckets: list[dict] = [{} for _ in range(fuzzy_shards)]
-    for word in words:
-        buckets[fnv1a(word[:2]) % fuzzy_shards].setdefault(word[:2], []).append(word)
-    for number, payload in enumerate(buckets):
-        files[f"{BROWSER_DIR}/f-{number:04x}.js"] = _js("f", number, payload)
-
-    manifest = {
-        "version": 1, "tokeniser": TOKENISER_VERSION, "stop_words": sorted(STOP_WORDS), "max_joined": MAX_JOINED,
-        "records": len(rows), "incidents": sum(1 for r in index.records if r.kind == "incident"),
-        "record_chunk": RECORD_CHUNK, "term_shards": shards, "fuzzy_shards": fuzzy_shards,
-        "k1": K1, "max_query_terms": MAX_QUERY_TERMS, "candidates": QUERY_CANDIDATES, "text_share": QUERY_TEXT_SHARE,
-        "fuzzy_min_length": FUZZY_MIN_LENGTH, "fuzzy_cutoff": FUZZY_CUTOFF,
-    }
-    files[f"{BROWSER_DIR}/manifest.js"] = _js("manifest", 0, manifest)
-    files[f"{BROWSER_DIR}/find-similar.js"] = _asset("find-similar.js")
-    return dict(sorted(files.items()))
-
-
-def _asset(name: str) -> bytes:
-    from importlib.resources import files as package_files
-
-    return package_files("incidentkb").joinpath("assets", "similar", name).read_bytes()
+    return write(index, kb, url_of)
