@@ -405,7 +405,8 @@ def test_cli_all_json_shape(small):
     data = result.json
     assert list(data) == [f"INC-2025-00{i}" for i in range(1, 7)]
     for neighbours in data.values():
-        assert len(neighbours) == 2
+        # INC-2025-002 shares with the other incidents only the template heading all of them repeat: no neighbour there.
+        assert 1 <= len(neighbours) <= 2
         for item in neighbours:
             assert set(item) == {"id", "score", "reasons"} and isinstance(item["score"], float)
     text = run_kb("similar", "--root", root, "--all", "--top", "1")
@@ -488,10 +489,17 @@ def test_distinct_incidents_are_not_duplicates(kb_root):
     assert check_duplicates(kb, SimilarityIndex.build(kb), [i.id for i in kb.incidents]) == []
 
 
+# Write-ups in the DFDS archive of one problem, or of its recurrence, under (nearly) the same title.
+DFDS_RECURRENCES = {"INC-2021-002", "INC-2021-003",  # Flux version bump causing component downtime
+                    "INC-2021-005", "INC-2021-006", "INC-2021-007",  # All services returning 503 in Kubernetes
+                    "INC-2022-002", "INC-2023-002",  # Logs not shipped to CloudWatch
+                    "INC-2022-004", "INC-2022-007",  # Kafka metrics missing / stopped being exported to Prometheus
+                    "INC-2020-002", "INC-2020-009"}  # KIAM service disruption
+
+
 @pytest.mark.corpus
 def test_dfds_near_duplicates_are_flagged_and_nothing_else():
     corpus = corpus_dir("dfds-postmortems")
-    sys.path.insert(0, str(REPO / "scripts" / "benchmarks"))
     import tempfile
 
     from incidentkb.importers import import_postmortems
@@ -501,22 +509,23 @@ def test_dfds_near_duplicates_are_flagged_and_nothing_else():
         kb, _ = load(tmp)
         flagged = {f.path.split("/")[-1][:12] for f in check_duplicates(kb, SimilarityIndex.build(kb),
                                                                            [i.id for i in kb.incidents])}
-    assert {"INC-2021-005", "INC-2021-006", "INC-2021-007"} <= flagged
-    assert len(flagged) <= 8, flagged
+    assert {"INC-2021-002", "INC-2021-003", "INC-2021-005", "INC-2021-006", "INC-2021-007"} <= flagged
+    assert flagged <= DFDS_RECURRENCES, flagged - DFDS_RECURRENCES
 
 
 @pytest.mark.corpus
-def test_dfds_quality_bar():
-    """The small evaluation task runs in seconds: ours must not fall below the TF-IDF baseline."""
+def test_quality_bar_on_every_visible_corpus():
+    """The bar of issue 23, on the shared corpus (seconds): on every task ours is at least as good as the
+    better of TF-IDF and BM25, and ahead on average."""
     corpus = corpus_dir("dfds-postmortems").parent
     sys.path.insert(0, str(REPO / "scripts" / "benchmarks"))
-    import tempfile
-
     import eval_similar
 
-    with tempfile.TemporaryDirectory() as tmp:
-        result = eval_similar.task_dfds(corpus, Path(tmp))
-    assert result["ours"] >= result["baseline"] + 0.05, result
+    results = eval_similar.run(corpus)
+    assert [r["task"] for r in results] == list(eval_similar.TASKS)
+    for r in results:
+        assert r["ours"]["value"] >= max(r["TF-IDF"]["value"], r["BM25"]["value"]), r
+    assert eval_similar.summary(results, ["ours", "TF-IDF", "BM25"])["margin"]["mean"] > 0.02
 
 
 # ------------------------------------------------------------------ the browser page: same tokens, same answers
