@@ -66,6 +66,9 @@ KINDS = ("incidents", "runbooks", "all")
 FIELD_WEIGHTS = {"title": 3, "alerts": 3, "services": 1, "tags": 1, "summary": 1, "symptoms": 1, "causes": 1, "body": 1}
 PROSE_FIELDS = ("summary", "symptoms", "causes", "body")  # where template sentences are looked for
 K1, B = 1.2, 0.75  # BM25 saturation and length normalisation, the standard values
+# A term's weight in a neighbour vector is its BM25 term frequency times idf ** IDF_POWER: with 0.5, idf counts
+# once in the product of two vectors, as in BM25 itself (TF-IDF cosine counts it twice).
+IDF_POWER = 0.5
 # Bigrams ("connection pool", "KubePodCrashLooping" → "crash looping") keep the phrases of short fields whole:
 # titles, alert names, services, tags, and every part of a runbook, whose text names components and metrics.
 # An incident's prose (summary, symptoms, causes, story) gets none: measured on the post-mortem archives, its
@@ -363,7 +366,7 @@ class SimilarityIndex:
             df.update(keys)
         n = len(self.records)
         self.idf = idf = {term: _idf(n, count) for term, count in df.items()}
-        root = {term: math.sqrt(weight) for term, weight in idf.items()}
+        root = {term: weight ** IDF_POWER for term, weight in idf.items()}
         average = (sum(r.length for r in self.records) / n) if n else 1.0
         in_several = {term for term, count in df.items() if count > 1}  # a term of one record links to nothing
         postings: dict[str, list] = defaultdict(list)
@@ -384,7 +387,7 @@ class SimilarityIndex:
             # Rounded: the browser index holds these very numbers, so both compute the same scores.
             for term, impact in zip(map(keys.__getitem__, top), map(round, map(impacts.__getitem__, top), repeat(4))):
                 postings[term].append((impact, position))
-            # Neighbours: frequency * sqrt(idf), so that idf counts once in the product of two records.
+            # Neighbours: frequency * idf ** IDF_POWER, so that idf counts once in the product of two records.
             weights = list(map(mul, map(root.__getitem__, keys), frequency))
             order = sorted(range(len(keys)), key=weights.__getitem__, reverse=True)
             shared = list(islice(compress(order, map(in_several.__contains__, map(keys.__getitem__, order))),
