@@ -4,6 +4,7 @@ determinism, `kb similar`, duplicate warnings, and the browser page computing th
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -18,7 +19,7 @@ from incidentkb.load import load
 from incidentkb.similar import (
     DUPLICATE_THRESHOLD, Match, SimilarityIndex, UnknownRecord, browser_index_files, record_fields,
 )
-from incidentkb.text import STOP_WORDS, kebab, terms
+from incidentkb.text import STOP_WORDS, kebab, terms, words_and_joined
 
 # ------------------------------------------------------------------ a small knowledge base where the answers are known
 
@@ -283,6 +284,130 @@ def test_reasons_are_true_on_the_sample_knowledge_base():
     for text in ("pods OOMKilled after deploy", "connection refused on db-primary-01", "x509: certificate has expired"):
         for match in index.query(text):
             assert_query_reasons_true(index, kb, text, match)
+
+
+def _eligible(term: str, said: set) -> bool:
+    """What _term_reasons may quote: no number, no fragment, not what another reason already says."""
+    return term not in said and not any(w.isdigit() or len(w) < 3 for w in term.split(" "))
+
+
+def _covered_by(term: str, quoted: list[str]) -> bool:
+    words = term.split(" ")
+    return any(set(words) & set(q.split(" ")) or "".join(words) == q.replace(" ", "") or
+               "".join(q.split(" ")) in words for q in quoted)
+
+
+def _quoted_terms(index, reasons: list[str], prefix: str) -> list[str]:
+    out = []
+    for reason in reasons:
+        if reason.startswith(prefix):
+            words, joined = words_and_joined(reason[len(prefix):-1])
+            # The term itself: a compound as written (db-primary-01), else a bigram, else the word.
+            out.append(joined[0] if joined else " ".join(words))
+    return out
+
+
+def test_neighbour_terms_are_those_that_added_most_to_the_score():
+    """Honest reasons: no eligible shared term added more to the cosine than a quoted one, unless an earlier
+    quote already says it (its words)."""
+    kb, _ = load(REPO)
+    index = SimilarityIndex.build(kb)
+    checked = 0
+    for incident_id, matches in index.all_neighbours(top=5).items():
+        a = index.record(incident_id)
+        for match in matches:
+            b = index.record(match.id)
+            said = set()
+            for value in (a.services & b.services) | (a.tags & b.tags) | (a.alerts & b.alerts):
+                said |= set(terms(value))
+            added = {t: w * b.vector[t] for t, w in a.vector.items() if t in b.vector}
+            quoted = _quoted_terms(index, list(match.reasons), "both mention '")
+            for n, term in enumerate(quoted):
+                assert term in added, (incident_id, match.id, term)
+                stronger = [t for t, v in added.items() if v > added[term] and _eligible(t, said)
+                            and t not in quoted[:n] and not _covered_by(t, quoted[:n])]
+                assert not stronger, (incident_id, match.id, term, stronger)
+                checked += 1
+    assert checked > 100
+
+
+def test_query_terms_are_those_that_added_most_to_the_score(small):
+    _, _, index = small
+    for text in ("replica lag on db-replica-02 after vacuum", "pods OOMKilled, heap above the container limit",
+                 "x509: certificate has expired on the webhook endpoint"):
+        read = index.read_query(text)
+        for match in index.query(text, top=10):
+            position = index.position[f"{match.kind}:{match.id}"]
+            added = {}  # what each term of the text added to this record's score: (1 + ln count) x its impact there
+            for term in list(read.counts)[:64]:
+                for impact, p in index.postings.get(term, ()):
+                    if p == position:
+                        added[term] = (1 + math.log(read.counts[term])) * impact
+            said = {t for r in match.reasons if r.startswith(("names alert", "mentions")) for t in terms(r.split(" ", 2)[2])}
+            quoted = _quoted_terms(index, list(match.reasons), "matches '")
+            for n, term in enumerate(quoted):
+                assert term in added, (text, match.id, term)
+                stronger = [t for t, v in added.items() if v > added[term] and _eligible(t, said)
+                            and t not in quoted[:n] and not _covered_by(t, quoted[:n])]
+                assert not stronger, (text, match.id, term, stronger)
+
+
+# ------------------------------------------------------------------ template sentences (boilerplate.py)
+
+
+def test_template_sentences_ignore_case_digits_and_punctuation():
+    from incidentkb.boilerplate import Templates
+
+    texts = [["All times in UTC. Disk full on db-1.", "x"], ["All times in UTC+2! Queue stalled."],
+             ["all  times in utc", "DNS down."], ["Disk full on db-2."], ["Nothing alike."]]
+    learned = Templates.learn(texts)
+    assert learned.sentences == ["All times in UTC."]  # as first written
+    assert learned.of_record(1) == ["All times in UTC."] and learned.of_record(4) == []
+    # "Disk full on db-N." is in two records only: a duplicate or a recurrence, never a template.
+    assert len(learned) == 1
+
+
+def test_a_template_needs_the_square_root_of_the_archive():
+    from incidentkb.boilerplate import Templates, threshold
+
+    assert threshold(4) == 3 and threshold(100) == 10 and threshold(10_000) == 100
+    def unique(n: int) -> str:  # letters only: digits would not tell sentences apart
+        return "Story " + "".join("abcdefghij"[int(digit)] for digit in f"{n:03d}") + "."
+
+    for holders, expected in ((9, 0), (10, 1)):
+        texts = [["We apologise for the inconvenience. " + unique(n)] if n < holders else [unique(n)]
+                 for n in range(100)]
+        assert len(Templates.learn(texts)) == expected
+
+
+TEMPLATE_A = ("We are sorry for the disruption this caused to our customers and partners. Stay informed about "
+              "service issues by subscribing to health notifications in the customer portal. Please give us "
+              "feedback about this review by answering our short survey.")
+TEMPLATE_B = ("We apologize to all customers affected by this event and understand how much you depend on our "
+              "platform. Customers who believe they are entitled to a credit should contact support within "
+              "thirty days. Our engineering teams will continue to review the event.")
+
+
+def test_two_write_ups_from_one_template_are_not_alike_for_that(kb_root):
+    """Four certificate expiries and four full disks, each topic written half in template A and half in B,
+    which are longer than what tells the topics apart: every incident's nearest three have its topic."""
+    hosts = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]  # digits would not tell apart
+    files, topic_of = {}, {}
+    for n, host in enumerate(hosts):
+        topic = "Certificate expired" if n < 4 else "Disk full"
+        incident_id = f"INC-2025-{n + 1:03d}"
+        files[f"incidents/2025/{incident_id}-x.md"] = incident(
+            incident_id, f"{topic} on {host}", ["storefront"], ["imported"], "unknown", "Imported",
+            f"Trouble on {host}.", TEMPLATE_A if n % 2 == 0 else TEMPLATE_B)
+        topic_of[incident_id] = topic
+    kb, _ = load(kb_root(files))
+    index = SimilarityIndex.build(kb)
+    sentences = [sentence + "." for template in (TEMPLATE_A, TEMPLATE_B) for sentence in template[:-1].split(". ")]
+    assert index.templates.sentences == sorted(sentences + ["## What happened"])  # four write-ups each
+    for incident_id, topic in topic_of.items():
+        nearest = index.neighbours(incident_id, top=3)  # the other three of its topic, whatever their template
+        assert [topic_of[m.id] for m in nearest] == [topic] * 3, (incident_id, nearest)
+        assert not any(w in " ".join(m.reasons) for m in nearest for w in ("sorry", "apologize", "survey", "credit"))
 
 
 def test_shared_reason_values_are_listed(small):

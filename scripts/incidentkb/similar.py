@@ -42,7 +42,7 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain, compress, islice, repeat
+from itertools import compress, islice, repeat
 from operator import add, itemgetter, mul, truediv
 
 from rapidfuzz import fuzz, process
@@ -89,7 +89,6 @@ CANDIDATES = 10  # candidates re-ranked with the structured score
 SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
 TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
 STRUCTURE_WEIGHTS = {"services": 0.3, "tags": 0.2, "categories": 0.15, "alert": 0.25, "runbooks": 0.15, "title": 0.3}
-REASON_TERMS = 32  # each record's strongest terms searched for "both mention" reasons
 
 # Text queries (mirrored by find-similar.js: keep both in step)
 MAX_RECORD_TERMS = 128  # postings kept per record for text queries (its strongest terms)
@@ -568,11 +567,9 @@ class SimilarityIndex:
         elif a.kind == b.kind == "incident" and not a.runbooks.isdisjoint(b.runbooks):
             reasons.append(f"both used runbook: {min(a.runbooks & b.runbooks)}")
         va, vb = a.vector, b.vector
-        # The shared terms that added most to the cosine: each one's product, among the strongest terms of
-        # either record (where the large products are; far cheaper than all shared terms), most first.
-        strength = {t: -va[t] * vb[t] for t in chain(islice(va, REASON_TERMS), islice(vb, REASON_TERMS))
-                    if t in va and t in vb}
-        ranked = [t for _, t in sorted(zip(strength.values(), strength))]
+        # The shared terms that added most to the cosine (each one's product), most first; ties by term, so
+        # that the set's order (which follows the hash seed) never shows.
+        ranked = [t for _, t in sorted((-va[t] * vb[t], t) for t in va.keys() & vb.keys())]
         reasons += _term_reasons(ranked, said, "both mention", self.surface)
         return Match(b.id, b.kind, b.title, score, tuple(reasons))
 
