@@ -292,9 +292,10 @@ def _eligible(term: str, said: set) -> bool:
 
 
 def _covered_by(term: str, quoted: list[str]) -> bool:
-    words = term.split(" ")
-    return any(set(words) & set(q.split(" ")) or "".join(words) == q.replace(" ", "") or
-               "".join(q.split(" ")) in words for q in quoted)
+    """Whether a term shares a word with one already quoted, or holds or is held by it: it says nothing new."""
+    joined, words = term.replace(" ", ""), set(term.split(" "))
+    return any(joined in q.replace(" ", "") or q.replace(" ", "") in joined or words & set(q.split(" "))
+               for q in quoted)
 
 
 def _quoted_terms(index, reasons: list[str], prefix: str) -> list[str]:

@@ -684,17 +684,22 @@ def _named(value: str, bag: dict) -> bool:
 
 
 def _term_reasons(ranked: Iterable[str], said: set, verb: str, surface: dict, limit: int = 3) -> list[str]:
-    """Up to `limit` key terms, skipping numbers, what another reason already says, and words of a term already quoted."""
+    """Up to `limit` key terms, in the order given, skipping numbers, fragments ("gi", "po"), what another
+    reason already says, a term with a word already quoted, and a term that holds or is held by one already
+    quoted: after 'crash loop', 'loop back', 'crash' and 'crashloopbackoff' say nothing new, and after
+    'killed' neither does 'oomkilled'."""
     out: list[str] = []
-    covered: set[str] = set()
+    quoted: list[str] = []  # the quoted terms, without their spaces
+    quoted_words: set[str] = set()
     for term in ranked:
         words = term.split(" ")
-        # Skip numbers, fragments ("gi", "po"), what another reason says and words already quoted.
-        if term in said or "".join(words) in covered or any(w in covered or w.isdigit() or len(w) < 3 for w in words):
+        joined = "".join(words)
+        if term in said or any(w.isdigit() or len(w) < 3 or w in quoted_words for w in words) or \
+                any(joined in q or q in joined for q in quoted):
             continue
         out.append(f"{verb} '{display(term, surface)}'")
-        covered.update(words)
-        covered.add("".join(words))  # "oom killed" quoted: "oomkilled" says nothing more
+        quoted.append(joined)
+        quoted_words.update(words)
         if len(out) == limit:
             break
     return out

@@ -374,16 +374,19 @@
       var matched = Array.from(weights.keys()).filter(function (t) { return holders.get(t).has(position); });
       function added(t) { return holders.get(t).get(position); }
       matched.sort(function (a, b) { return added(b) - added(a) || compare(a, b); });
-      var covered = new Set(), terms = 0;
-      for (var i = 0; i < matched.length && terms < 3; i++) {
+      // As _term_reasons: skip numbers, fragments, what another reason says, a term with a word already
+      // quoted, and a term that holds or is held by one already quoted (after 'crash loop', neither
+      // 'loop back', 'crash' nor 'crashloopbackoff').
+      var quoted = [], quotedWords = new Set();
+      for (var i = 0; i < matched.length && quoted.length < 3; i++) {
         var t = matched[i];
         var words = t.split(" ");
-        if (said.has(t) || covered.has(words.join("")) ||
-            words.some(function (w) { return covered.has(w) || DIGITS.test(w) || length(w) < 3; })) continue;
+        var joined = words.join("");
+        if (said.has(t) || words.some(function (w) { return DIGITS.test(w) || length(w) < 3 || quotedWords.has(w); }) ||
+            quoted.some(function (q) { return q.indexOf(joined) >= 0 || joined.indexOf(q) >= 0; })) continue;
         reasons.push("matches '" + display(t, q.surface) + "'");
-        words.forEach(function (w) { covered.add(w); });
-        covered.add(words.join(""));
-        terms++;
+        quoted.push(joined);
+        words.forEach(function (w) { quotedWords.add(w); });
       }
       return { id: record.id, kind: record.kind, title: record.title, url: record.url, score: scoreValue,
                reasons: reasons };
