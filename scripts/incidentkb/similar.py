@@ -43,7 +43,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import compress, islice, repeat
-from operator import add, itemgetter, mul, truediv
+from operator import add, itemgetter, mul, neg, truediv
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
@@ -86,6 +86,7 @@ NEIGHBOUR_POSTINGS = 64  # records kept per term for finding neighbours (those w
 SCAN_BUDGET = 500
 SCAN_TOTAL = 2_000_000
 CANDIDATES = 10  # candidates re-ranked with the structured score
+REASON_CANDIDATES = 12  # shared terms, most added first, that the "both mention" reasons are picked from
 SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
 TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
 STRUCTURE_WEIGHTS = {"services": 0.3, "tags": 0.2, "categories": 0.15, "alert": 0.25, "runbooks": 0.15, "title": 0.3}
@@ -568,9 +569,15 @@ class SimilarityIndex:
             reasons.append(f"both used runbook: {min(a.runbooks & b.runbooks)}")
         va, vb = a.vector, b.vector
         # The shared terms that added most to the cosine (each one's product), most first; ties by term, so
-        # that the set's order (which follows the hash seed) never shows.
-        ranked = [t for _, t in sorted((-va[t] * vb[t], t) for t in va.keys() & vb.keys())]
-        reasons += _term_reasons(ranked, said, "both mention", self.surface)
+        # that the set's order (which follows the hash seed) never shows. A handful is nearly always enough
+        # for three reasons (numbers, fragments and repeats are skipped); then all of them, in the same order.
+        common = va.keys() & vb.keys()
+        added = list(zip(map(neg, map(mul, map(va.__getitem__, common), map(vb.__getitem__, common))), common))
+        ranked = [t for _, t in heapq.nsmallest(REASON_CANDIDATES, added)]
+        found = _term_reasons(ranked, said, "both mention", self.surface)
+        if len(found) < 3 < len(added):
+            found = _term_reasons([t for _, t in sorted(added)], said, "both mention", self.surface)
+        reasons += found
         return Match(b.id, b.kind, b.title, score, tuple(reasons))
 
     def _value_terms(self, value: str) -> frozenset:
