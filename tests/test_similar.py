@@ -298,7 +298,7 @@ def _covered_by(term: str, quoted: list[str]) -> bool:
                for q in quoted)
 
 
-def _quoted_terms(index, reasons: list[str], prefix: str) -> list[str]:
+def _quoted_terms(reasons: list[str], prefix: str) -> list[str]:
     out = []
     for reason in reasons:
         if reason.startswith(prefix):
@@ -306,6 +306,17 @@ def _quoted_terms(index, reasons: list[str], prefix: str) -> list[str]:
             # The term itself: a compound as written (db-primary-01), else a bigram, else the word.
             out.append(joined[0] if joined else " ".join(words))
     return out
+
+
+def assert_quoted_added_most(reasons: list[str], prefix: str, added: dict, said: set, where) -> int:
+    """No eligible term added more to the score than a quoted one, unless an earlier quote already says it."""
+    quoted = _quoted_terms(reasons, prefix)
+    for n, term in enumerate(quoted):
+        assert term in added, (where, term)
+        stronger = [t for t, v in added.items() if v > added[term] and _eligible(t, said)
+                    and t not in quoted[:n] and not _covered_by(t, quoted[:n])]
+        assert not stronger, (where, term, stronger)
+    return len(quoted)
 
 
 def test_neighbour_terms_are_those_that_added_most_to_the_score():
@@ -322,13 +333,8 @@ def test_neighbour_terms_are_those_that_added_most_to_the_score():
             for value in (a.services & b.services) | (a.tags & b.tags) | (a.alerts & b.alerts):
                 said |= set(terms(value))
             added = {t: w * b.vector[t] for t, w in a.vector.items() if t in b.vector}
-            quoted = _quoted_terms(index, list(match.reasons), "both mention '")
-            for n, term in enumerate(quoted):
-                assert term in added, (incident_id, match.id, term)
-                stronger = [t for t, v in added.items() if v > added[term] and _eligible(t, said)
-                            and t not in quoted[:n] and not _covered_by(t, quoted[:n])]
-                assert not stronger, (incident_id, match.id, term, stronger)
-                checked += 1
+            checked += assert_quoted_added_most(list(match.reasons), "both mention '", added, said,
+                                                (incident_id, match.id))
     assert checked > 100
 
 
@@ -345,12 +351,7 @@ def test_query_terms_are_those_that_added_most_to_the_score(small):
                     if p == position:
                         added[term] = (1 + math.log(read.counts[term])) * impact
             said = {t for r in match.reasons if r.startswith(("names alert", "mentions")) for t in terms(r.split(" ", 2)[2])}
-            quoted = _quoted_terms(index, list(match.reasons), "matches '")
-            for n, term in enumerate(quoted):
-                assert term in added, (text, match.id, term)
-                stronger = [t for t, v in added.items() if v > added[term] and _eligible(t, said)
-                            and t not in quoted[:n] and not _covered_by(t, quoted[:n])]
-                assert not stronger, (text, match.id, term, stronger)
+            assert_quoted_added_most(list(match.reasons), "matches '", added, said, (text, match.id))
 
 
 # ------------------------------------------------------------------ template sentences (boilerplate.py)
