@@ -72,20 +72,20 @@ IDF_POWER = 0.5
 # Bigrams ("connection pool", "KubePodCrashLooping" → "crash looping") keep the phrases of short fields whole:
 # titles, alert names, services, tags, and every part of a runbook, whose text names components and metrics.
 # An incident's prose (summary, symptoms, causes, story) gets none: measured on the post-mortem archives, its
-# chance word pairs made write-ups look alike by wording (icco: 0.771 with them in all prose, 0.798 without;
-# dfds 0.610 and 0.619), and they were a third of the build time.
+# chance word pairs made write-ups look alike by wording (icco: 0.772 with them in all prose, 0.808 without;
+# dfds 0.610 and 0.629), and they were a third of the build time.
 _SHORT = ("title", "alerts", "services", "tags")
 BIGRAM_FIELDS = {"incident": _SHORT, "runbook": _SHORT + ("summary", "symptoms", "causes", "body")}
 MAX_BODY_CHARS = 20_000  # a very long narrative adds little after this and would dominate the cost
 
 # Neighbours
-NEIGHBOUR_TERMS = 256  # terms in a record's vector (its strongest terms that some other record shares)
+NEIGHBOUR_TERMS = 256  # terms in a record's vector (its strongest terms that some other record shares; 128 lost 0.04)
 NEIGHBOUR_POSTINGS = 64  # records kept per term for finding neighbours (those where the term is strongest)
 # Postings scanned per record when looking for its neighbours (strongest terms first): at least SCAN_BUDGET,
 # more in a smaller knowledge base, as long as all records together stay within SCAN_TOTAL.
 SCAN_BUDGET = 500
 SCAN_TOTAL = 2_000_000
-CANDIDATES = 10  # candidates re-ranked with the structured score
+CANDIDATES = 10  # candidates whose whole cosine is computed and re-ranked with the structured score
 REASON_CANDIDATES = 12  # shared terms, most added first, that the "both mention" reasons are picked from
 SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
 TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
@@ -461,9 +461,10 @@ class SimilarityIndex:
 
     def _neighbours(self, source: _Record, top: int, kinds: tuple[str, ...]) -> list[Match]:
         me = self.position[f"{source.kind}:{source.id}"]
-        # Candidates: the dot product over this record's strongest terms, scanning each term's capped
-        # postings list (the records where that term is strongest) until the budget is spent. Exact in a
-        # small knowledge base; at scale it leaves out the weakest terms, which move a cosine least.
+        # Candidates: the part of the dot product that this record's strongest terms add up, scanning each
+        # term's capped postings list (the records where that term is strongest) until the budget is spent.
+        # In a small knowledge base that is nearly all of it; at scale it leaves out the weakest terms, which
+        # move a cosine least. Only the best candidates get their whole cosine.
         found: dict[int, float] = {}
         get = found.get
         budget = max(SCAN_BUDGET, SCAN_TOTAL // max(len(self.records), 1))
