@@ -317,7 +317,7 @@ class SimilarityIndex:
         """Each record's terms and counts (title, alerts, services and tags first), and its entry."""
         bags: list = []
         value_df: dict[str, Counter] = {name: Counter() for name in _SETS}
-        template_terms: dict[str, list[str]] = {}
+        template_terms: dict[tuple[str, str], list[str]] = {}
         intern = sys.intern
         for position, record in enumerate(sources):
             entry = _new_record(record)
@@ -336,9 +336,10 @@ class SimilarityIndex:
             # reading it again): the prose fields count once each, so one occurrence per sentence.
             sentences = self.templates.of_record(position)
             for sentence in sentences:
-                found = template_terms.get(sentence)
+                found = template_terms.get((sentence, record.kind))
                 if found is None:
-                    found = template_terms[sentence] = terms(sentence)
+                    bigrams = set(PROSE_FIELDS) <= set(BIGRAM_FIELDS[record.kind])  # as the prose was read
+                    found = template_terms[(sentence, record.kind)] = terms(sentence, bigrams=bigrams)
                 for term in found:
                     if bag.get(term, 0) > 0:
                         bag[term] -= 1
