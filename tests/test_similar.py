@@ -4,6 +4,7 @@ determinism, `kb similar`, duplicate warnings, and the browser page computing th
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -13,12 +14,12 @@ from pathlib import Path
 import pytest
 from conftest import REPO, corpus_dir, run_kb, serve_directory
 
-from incidentkb.analysis.similar import (
-    DUPLICATE_THRESHOLD, Match, SimilarityIndex, UnknownRecord, browser_index_files, record_fields,
-)
+from incidentkb.analysis.similar import DUPLICATE_THRESHOLD, Match, SimilarityIndex, UnknownRecord
+from incidentkb.analysis.similar_fields import record_fields
 from incidentkb.checks.duplicates import check_duplicates
-from incidentkb.core.terms import STOP_WORDS, kebab, terms
+from incidentkb.core.terms import STOP_WORDS, kebab, terms, words_and_joined
 from incidentkb.records.load import load
+from incidentkb.site.similar_index import browser_index_files
 
 # ------------------------------------------------------------------ a small knowledge base where the answers are known
 
@@ -285,6 +286,132 @@ def test_reasons_are_true_on_the_sample_knowledge_base():
             assert_query_reasons_true(index, kb, text, match)
 
 
+def _eligible(term: str, said: set) -> bool:
+    """What _term_reasons may quote: no number, no fragment, not what another reason already says."""
+    return term not in said and not any(w.isdigit() or len(w) < 3 for w in term.split(" "))
+
+
+def _covered_by(term: str, quoted: list[str]) -> bool:
+    """Whether a term shares a word with one already quoted, or holds or is held by it: it says nothing new."""
+    joined, words = term.replace(" ", ""), set(term.split(" "))
+    return any(joined in q.replace(" ", "") or q.replace(" ", "") in joined or words & set(q.split(" "))
+               for q in quoted)
+
+
+def _quoted_terms(reasons: list[str], prefix: str) -> list[str]:
+    out = []
+    for reason in reasons:
+        if reason.startswith(prefix):
+            words, joined = words_and_joined(reason[len(prefix):-1])
+            # The term itself: a compound as written (db-primary-01), else a bigram, else the word.
+            out.append(joined[0] if joined else " ".join(words))
+    return out
+
+
+def assert_quoted_added_most(reasons: list[str], prefix: str, added: dict, said: set, where) -> int:
+    """No eligible term added more to the score than a quoted one, unless an earlier quote already says it."""
+    quoted = _quoted_terms(reasons, prefix)
+    for n, term in enumerate(quoted):
+        assert term in added, (where, term)
+        stronger = [t for t, v in added.items() if v > added[term] and _eligible(t, said)
+                    and t not in quoted[:n] and not _covered_by(t, quoted[:n])]
+        assert not stronger, (where, term, stronger)
+    return len(quoted)
+
+
+def test_neighbour_terms_are_those_that_added_most_to_the_score():
+    """Honest reasons: no eligible shared term added more to the cosine than a quoted one, unless an earlier
+    quote already says it (its words)."""
+    kb, _ = load(REPO)
+    index = SimilarityIndex.build(kb)
+    checked = 0
+    for incident_id, matches in index.all_neighbours(top=5).items():
+        a = index.record(incident_id)
+        for match in matches:
+            b = index.record(match.id)
+            said = set()
+            for value in (a.services & b.services) | (a.tags & b.tags) | (a.alerts & b.alerts):
+                said |= set(terms(value))
+            added = {t: w * b.vector[t] for t, w in a.vector.items() if t in b.vector}
+            checked += assert_quoted_added_most(list(match.reasons), "both mention '", added, said,
+                                                (incident_id, match.id))
+    assert checked > 100
+
+
+def test_query_terms_are_those_that_added_most_to_the_score(small):
+    _, _, index = small
+    for text in ("replica lag on db-replica-02 after vacuum", "pods OOMKilled, heap above the container limit",
+                 "x509: certificate has expired on the webhook endpoint"):
+        read = index.read_query(text)
+        for match in index.query(text, top=10):
+            position = index.position[f"{match.kind}:{match.id}"]
+            added = {}  # what each term of the text added to this record's score: (1 + ln count) x its impact there
+            for term in list(read.counts)[:64]:
+                for impact, p in index.postings.get(term, ()):
+                    if p == position:
+                        added[term] = (1 + math.log(read.counts[term])) * impact
+            said = {t for r in match.reasons if r.startswith(("names alert", "mentions")) for t in terms(r.split(" ", 2)[2])}
+            assert_quoted_added_most(list(match.reasons), "matches '", added, said, (text, match.id))
+
+
+# ------------------------------------------------------------------ template sentences (boilerplate.py)
+
+
+def test_template_sentences_ignore_case_digits_and_punctuation():
+    from incidentkb.analysis.boilerplate import Templates
+
+    texts = [["All times in UTC. Disk full on db-1.", "x"], ["All times in UTC+2! Queue stalled."],
+             ["all  times in utc", "DNS down."], ["Disk full on db-2."], ["Nothing alike."]]
+    learned = Templates.learn(texts)
+    assert learned.sentences == ["All times in UTC."]  # as first written
+    assert learned.of_record(1) == ["All times in UTC."] and learned.of_record(4) == []
+    # "Disk full on db-N." is in two records only: a duplicate or a recurrence, never a template.
+    assert len(learned) == 1
+
+
+def test_a_template_needs_the_square_root_of_the_archive():
+    from incidentkb.analysis.boilerplate import Templates, threshold
+
+    assert threshold(4) == 3 and threshold(100) == 10 and threshold(10_000) == 100
+    def unique(n: int) -> str:  # letters only: digits would not tell sentences apart
+        return "Story " + "".join("abcdefghij"[int(digit)] for digit in f"{n:03d}") + "."
+
+    for holders, expected in ((9, 0), (10, 1)):
+        texts = [["We apologise for the inconvenience. " + unique(n)] if n < holders else [unique(n)]
+                 for n in range(100)]
+        assert len(Templates.learn(texts)) == expected
+
+
+TEMPLATE_A = ("We are sorry for the disruption this caused to our customers and partners. Stay informed about "
+              "service issues by subscribing to health notifications in the customer portal. Please give us "
+              "feedback about this review by answering our short survey.")
+TEMPLATE_B = ("We apologize to all customers affected by this event and understand how much you depend on our "
+              "platform. Customers who believe they are entitled to a credit should contact support within "
+              "thirty days. Our engineering teams will continue to review the event.")
+
+
+def test_two_write_ups_from_one_template_are_not_alike_for_that(kb_root):
+    """Four certificate expiries and four full disks, each topic written half in template A and half in B,
+    which are longer than what tells the topics apart: every incident's nearest three have its topic."""
+    hosts = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]  # digits would not tell apart
+    files, topic_of = {}, {}
+    for n, host in enumerate(hosts):
+        topic = "Certificate expired" if n < 4 else "Disk full"
+        incident_id = f"INC-2025-{n + 1:03d}"
+        files[f"incidents/2025/{incident_id}-x.md"] = incident(
+            incident_id, f"{topic} on {host}", ["storefront"], ["imported"], "unknown", "Imported",
+            f"Trouble on {host}.", TEMPLATE_A if n % 2 == 0 else TEMPLATE_B)
+        topic_of[incident_id] = topic
+    kb, _ = load(kb_root(files))
+    index = SimilarityIndex.build(kb)
+    sentences = [sentence + "." for template in (TEMPLATE_A, TEMPLATE_B) for sentence in template[:-1].split(". ")]
+    assert index.templates.sentences == sorted(sentences + ["## What happened"])  # four write-ups each
+    for incident_id, topic in topic_of.items():
+        nearest = index.neighbours(incident_id, top=3)  # the other three of its topic, whatever their template
+        assert [topic_of[m.id] for m in nearest] == [topic] * 3, (incident_id, nearest)
+        assert not any(w in " ".join(m.reasons) for m in nearest for w in ("sorry", "apologize", "survey", "credit"))
+
+
 def test_shared_reason_values_are_listed(small):
     _, _, index = small
     match = index.neighbours("INC-2025-001")[0]
@@ -405,7 +532,8 @@ def test_cli_all_json_shape(small):
     data = result.json
     assert list(data) == [f"INC-2025-00{i}" for i in range(1, 7)]
     for neighbours in data.values():
-        assert len(neighbours) == 2
+        # INC-2025-002 shares with the other incidents only the template heading all of them repeat: no neighbour there.
+        assert 1 <= len(neighbours) <= 2
         for item in neighbours:
             assert set(item) == {"id", "score", "reasons"} and isinstance(item["score"], float)
     text = run_kb("similar", "--root", root, "--all", "--top", "1")
@@ -488,10 +616,17 @@ def test_distinct_incidents_are_not_duplicates(kb_root):
     assert check_duplicates(kb, SimilarityIndex.build(kb), [i.id for i in kb.incidents]) == []
 
 
+# Write-ups in the DFDS archive of one problem, or of its recurrence, under (nearly) the same title.
+DFDS_RECURRENCES = {"INC-2021-002", "INC-2021-003",  # Flux version bump causing component downtime
+                    "INC-2021-005", "INC-2021-006", "INC-2021-007",  # All services returning 503 in Kubernetes
+                    "INC-2022-002", "INC-2023-002",  # Logs not shipped to CloudWatch
+                    "INC-2022-004", "INC-2022-007",  # Kafka metrics missing / stopped being exported to Prometheus
+                    "INC-2020-002", "INC-2020-009"}  # KIAM service disruption
+
+
 @pytest.mark.corpus
 def test_dfds_near_duplicates_are_flagged_and_nothing_else():
     corpus = corpus_dir("dfds-postmortems")
-    sys.path.insert(0, str(REPO / "scripts" / "benchmarks"))
     import tempfile
 
     from incidentkb.authoring.importers import import_postmortems
@@ -501,22 +636,23 @@ def test_dfds_near_duplicates_are_flagged_and_nothing_else():
         kb, _ = load(tmp)
         flagged = {f.path.split("/")[-1][:12] for f in check_duplicates(kb, SimilarityIndex.build(kb),
                                                                            [i.id for i in kb.incidents])}
-    assert {"INC-2021-005", "INC-2021-006", "INC-2021-007"} <= flagged
-    assert len(flagged) <= 8, flagged
+    assert {"INC-2021-002", "INC-2021-003", "INC-2021-005", "INC-2021-006", "INC-2021-007"} <= flagged
+    assert flagged <= DFDS_RECURRENCES, flagged - DFDS_RECURRENCES
 
 
 @pytest.mark.corpus
-def test_dfds_quality_bar():
-    """The small evaluation task runs in seconds: ours must not fall below the TF-IDF baseline."""
+def test_quality_bar_on_every_visible_corpus():
+    """The bar of issue 23, on the shared corpus (seconds): on every task ours is at least as good as the
+    better of TF-IDF and BM25, and ahead on average."""
     corpus = corpus_dir("dfds-postmortems").parent
     sys.path.insert(0, str(REPO / "scripts" / "benchmarks"))
-    import tempfile
-
     import eval_similar
 
-    with tempfile.TemporaryDirectory() as tmp:
-        result = eval_similar.task_dfds(corpus, Path(tmp))
-    assert result["ours"] >= result["baseline"] + 0.05, result
+    results = eval_similar.run(corpus)
+    assert [r["task"] for r in results] == list(eval_similar.TASKS)
+    for r in results:
+        assert r["ours"]["value"] >= max(r["TF-IDF"]["value"], r["BM25"]["value"]), r
+    assert eval_similar.summary(results, ["ours", "TF-IDF", "BM25"])["margin"]["mean"] > 0.02
 
 
 # ------------------------------------------------------------------ the browser page: same tokens, same answers

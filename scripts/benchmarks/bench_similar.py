@@ -6,7 +6,10 @@ For each size, in a fresh process (so that peak memory is that size's own): load
 ratios t(10k)/t(1k). With --browser, also open the "Find similar" page on the 10,000-incident index in
 headless Debian chromium and report the time to the first answer and the bytes it transferred.
 
-    python scripts/benchmarks/bench_similar.py [--sizes 1000 10000] [--browser] [--json]
+    python scripts/benchmarks/bench_similar.py [--sizes 1000 10000] [--full] [--browser] [--json]
+
+--full generates the incidents with fuller front matter (synthetic.py's full=True: impact, roles, several
+causes, a long timeline and several action items filled in), as a team that fills in every field writes them.
 
 Times are wall-clock seconds on this machine (and process CPU seconds, which other load disturbs less).
 """
@@ -34,8 +37,9 @@ QUERIES = [
 
 def measure(root: Path) -> dict:
     """Runs in the child process: every figure for one knowledge base."""
-    from incidentkb.analysis.similar import SimilarityIndex, browser_index_files
+    from incidentkb.analysis.similar import SimilarityIndex
     from incidentkb.records.load import load
+    from incidentkb.site.similar_index import browser_index_files
 
     out: dict = {}
 
@@ -92,8 +96,9 @@ def browser_check(root: Path) -> dict:
 
     from playwright.sync_api import sync_playwright
 
-    from incidentkb.analysis.similar import SimilarityIndex, browser_index_files
+    from incidentkb.analysis.similar import SimilarityIndex
     from incidentkb.records.load import load
+    from incidentkb.site.similar_index import browser_index_files
 
     kb, _ = load(root)
     index = SimilarityIndex.build(kb)
@@ -148,6 +153,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--browser", action="store_true", help="also time the Find similar page at the largest size")
+    parser.add_argument("--full", action="store_true", help="incidents with fuller front matter (see synthetic.py)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-browser", type=Path, help=argparse.SUPPRESS)
@@ -165,7 +171,7 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            root = generate(Path(tmp) / str(size), size)
+            root = generate(Path(tmp) / str(size), size, full=args.full)
             child = subprocess.run([sys.executable, __file__, "--child", str(root)], capture_output=True, text=True,
                                    check=True)
             results[size] = json.loads(child.stdout)

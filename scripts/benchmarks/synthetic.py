@@ -4,7 +4,13 @@
 words of body each, like a real post-mortem), a catalog of 40 services and a
 runbook per service. The same seed always gives byte-identical files.
 
-    python scripts/benchmarks/synthetic.py OUT_DIR N
+`generate(root, n, full=True)` writes the same incidents with fuller front matter, as a team that
+fills in every field would: an impact description and every impact figure, all four roles and
+responders, two or three root causes and contributing factors with a sentence each, the trigger
+and detection source, a timeline of 8 to 14 entries and 3 to 6 action items (about 110 front-matter
+lines). The extra text comes from a second random stream, so the base of each incident is unchanged.
+
+    python scripts/benchmarks/synthetic.py OUT_DIR N [--full]
 """
 
 from __future__ import annotations
@@ -85,8 +91,56 @@ def runbook_text(index: int, service: str) -> str:
     )
 
 
-def incident_text(rng: random.Random, year: int, number: int) -> tuple[str, str]:
-    """Return (relative path, file text) of one schema-valid incident."""
+PEOPLE = ["Alex Example", "Sam Example", "Priya Raman", "Tom Becker", "Ana Lima", "Jonas Berg", "Mei Chen", "Omar Haddad"]
+EVENTS = ["Dashboards show the error rate rising", "Incident channel opened and commander assigned",
+          "Status page updated for customers", "Suspect deploy identified from the change log",
+          "Rollback started on the first region", "Traffic shifted away from the failing zone",
+          "Vendor support ticket opened", "Error rate back to normal on the canary", "Customer support briefed",
+          "Monitoring confirms recovery across all regions", "Backlog drained and queues back to normal",
+          "Post-mortem meeting scheduled"]
+
+
+def _fuller(extra: random.Random, symptom: str, cause: str, start: datetime, resolved: datetime) -> dict[str, list[str]]:
+    """The front-matter blocks of a fully filled-in incident, from their own random stream."""
+    def causes(count: int) -> list[str]:
+        out = []
+        for _ in range(count):
+            out += [f"  - category: {extra.choice(CAUSES)}",
+                    f"    description: {json.dumps(cause.capitalize() + '. ' + _sentence(extra, extra.randint(14, 22)))}"]
+        return out
+
+    span = max((resolved - start).total_seconds(), 60.0)
+    moments = sorted(start + timedelta(seconds=extra.uniform(0, span)) for _ in range(extra.randint(6, 12)))
+    timeline = [(start, f"Impact begins: {symptom}")] + [(m, extra.choice(EVENTS) + ". " + _sentence(extra, 8))
+                                                          for m in moments] + [(resolved, "Resolved")]
+    actions = []
+    for number in range(1, extra.randint(3, 6) + 1):
+        actions += [f"  - id: AI-{number}", f"    title: {_sentence(extra, extra.randint(7, 12))}",
+                    f"    owner: {extra.choice(TEAMS)}",
+                    f"    due: {(resolved + timedelta(days=extra.randint(14, 90))).date().isoformat()}",
+                    f"    status: {extra.choice(['open', 'in-progress', 'done'])}",
+                    f"    type: {extra.choice(['prevent', 'mitigate', 'detect', 'process'])}",
+                    f"    priority: {extra.choice(['high', 'medium', 'low'])}", f"    ticket: OPS-{extra.randint(100, 9999)}"]
+    people = extra.sample(PEOPLE, 6)
+    return {
+        "root_causes": ["root_causes:"] + causes(extra.randint(2, 3)),
+        "contributing_factors": ["contributing_factors:"] + causes(extra.randint(1, 3)),
+        "trigger": [f"trigger: {json.dumps(_sentence(extra, 12))}"],
+        "source": [f"  source: {json.dumps(extra.choice(PEOPLE) + ' via PagerDuty, ' + extra.choice(TEAMS) + ' on-call')}"],
+        "impact": ["impact:", f"  customers_affected: {extra.randint(0, 20000)}", f"  users_affected: {extra.randint(0, 500)}",
+                   f"  sla_breached: {extra.choice(['true', 'false'])}", f"  revenue_loss: {extra.randint(0, 90000)}",
+                   "  currency: EUR", "  data_exposed: false",
+                   f"  description: {json.dumps(symptom.capitalize() + '. ' + _sentence(extra, extra.randint(16, 26)))}"],
+        "roles": ["roles:", f"  commander: {people[0]}", f"  communications_lead: {people[1]}", f"  scribe: {people[2]}",
+                  f"  responders: [{', '.join(people[3:])}]"],
+        "action_items": ["action_items:"] + actions,
+        "timeline": ["timeline:"] + [line for moment, event in timeline
+                                     for line in (f"  - at: {_ts(moment)}", f"    event: {json.dumps(event)}")],
+    }
+
+
+def incident_text(rng: random.Random, year: int, number: int, full: bool = False) -> tuple[str, str]:
+    """Return (relative path, file text) of one schema-valid incident (with fuller front matter if `full`)."""
     incident_id = f"INC-{year}-{number:05d}"
     alert, symptom, cause = rng.choice(SYMPTOMS)
     services = rng.sample(SERVICES, rng.randint(1, 3))
@@ -119,6 +173,8 @@ def incident_text(rng: random.Random, year: int, number: int) -> tuple[str, str]
     ]
     for moment, event in timeline:
         lines += [f"  - at: {_ts(moment)}", f"    event: {json.dumps(event)}"]
+    if full:
+        lines = _fill_in(lines, _fuller(random.Random(f"{incident_id}-full"), symptom, cause, start, resolved))
     lines += ["postmortem:", "  status: reviewed", f"  reviewed_at: {(resolved + timedelta(days=7)).date().isoformat()}",
               "visibility: internal", "---", ""]
     body = []
@@ -130,7 +186,30 @@ def incident_text(rng: random.Random, year: int, number: int) -> tuple[str, str]
     return f"incidents/{year}/{incident_id}-{slug}.md", "\n".join(lines + body)
 
 
-def generate(root: Path, n: int, seed: int = 0) -> Path:
+def _fill_in(lines: list[str], blocks: dict[str, list[str]]) -> list[str]:
+    """The base front matter with its short blocks replaced by the fuller ones (same keys, same order)."""
+    out: list[str] = []
+    skipping = False
+    for line in lines:
+        key = line.split(":", 1)[0] if not line.startswith(" ") else None
+        if key is not None:
+            skipping = key in blocks
+            if skipping:
+                out += blocks[key]
+            if key == "detection":
+                out.append(line)
+                continue
+        elif line.startswith("  method:") and not skipping:
+            out.append(line)
+            out += blocks["source"]
+            continue
+        if not skipping:
+            out.append(line)
+    out += [line for key in ("contributing_factors",) for line in blocks[key]]
+    return out
+
+
+def generate(root: Path, n: int, seed: int = 0, full: bool = False) -> Path:
     """Write a knowledge base of n incidents under root (which must not hold one already)."""
     root = Path(root)
     rng = random.Random(seed)
@@ -143,7 +222,7 @@ def generate(root: Path, n: int, seed: int = 0) -> Path:
     years = [2022, 2023, 2024, 2025, 2026]
     for index in range(n):
         year = years[index % len(years)]
-        rel, text = incident_text(rng, year, index // len(years) + 1)
+        rel, text = incident_text(rng, year, index // len(years) + 1, full)
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -151,6 +230,7 @@ def generate(root: Path, n: int, seed: int = 0) -> Path:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or not sys.argv[2].isdigit():
-        sys.exit("usage: synthetic.py OUT_DIR N")
-    generate(Path(sys.argv[1]), int(sys.argv[2]))
+    arguments = [a for a in sys.argv[1:] if a != "--full"]
+    if len(arguments) != 2 or not arguments[1].isdigit():
+        sys.exit("usage: synthetic.py OUT_DIR N [--full]")
+    generate(Path(arguments[0]), int(arguments[1]), full="--full" in sys.argv[1:])

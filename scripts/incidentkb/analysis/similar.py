@@ -1,32 +1,37 @@
 """Similar incidents and runbooks: candidates from an inverted index, re-ranked on the structured fields.
 
-Why this module is long: the index, its ranking and the reasons it gives are one concern, and
-the browser's Find similar mirrors them; splitting would hide the ranking across files.
+Why this module is long: the index and its two rankings (neighbours of a record, a pasted text) share
+their weights, postings and reasons; the fields it reads are in similar_fields.py, the archive's
+template sentences in boilerplate.py, the browser's copy of the index in site/similar_index.py.
 
-Never all pairs. Each record becomes a bag of weighted terms (text.py): its
-title and alert names count three times, services, tags, summary, symptoms and
-causes twice, the narrative body once. A term's weight in a record is its BM25
-impact (saturated, length-normalised, times idf), computed once at build time.
+Never all pairs. Each record becomes a bag of terms (text.py) from weighted fields: its title and
+alert names count twice, everything else (services, tags, summary, symptoms, causes, the narrative)
+once. Before that, the template sentences of the archive (boilerplate.py: sentences that at least
+√N of the N records repeat) are taken out, so that two write-ups from one template do not look alike
+for that reason. Everything learned from the data (idf, templates, value weights) is learned from
+the knowledge base being indexed, at build time; no constant was fitted to one corpus
+(docs/guide/similar-incidents.md has the measurements and what did not help).
 
-- `query(text)`: BM25 of the pasted text's terms over their postings lists,
-  normalised to 0..1, blended with whether the text names a record's alert,
-  service or tag and how many of its title words it contains. Unknown words
-  are read as the closest known word with the same first two letters when
-  rapidfuzz finds one close enough (typos). The browser page
-  (assets/similar/find-similar.js) does exactly the same on the static index
-  written by `browser_index_files`.
-- `neighbours(id)`: a record's strongest terms are looked up in capped postings
-  lists (the records where each term is strongest), accumulating the dot product
-  of the two records' unit vectors; this stops after a fixed budget of postings,
-  so the cost per record does not grow with the archive. The best candidates are
-  re-ranked with a structured score: idf-weighted overlap of services, tags,
-  root-cause categories and runbooks used, the alert (equal, or close by
-  rapidfuzz), and rapidfuzz's token-set ratio of the titles.
+- `query(text)`: BM25 (k1 = 1.2, b = 0.75) of the pasted text's terms over their postings lists,
+  normalised to 0..1, blended with whether the text names a record's alert, service or tag and how
+  many of its title words it contains. Unknown words are read as the closest known word with the
+  same first two letters when rapidfuzz finds one close enough (typos). The browser page
+  (assets/similar/find-similar.js) does exactly the same on the static index written by
+  site/similar_index.py's browser_index_files.
+- `neighbours(id)`: the cosine of two records' term vectors, where a term weighs its BM25 term
+  frequency (saturated, length-normalised) times the square root of its idf: in the product of two
+  records idf then counts once, as in BM25 itself, instead of twice as in TF-IDF cosine, which let a
+  rare name shared by two write-ups outweigh the words that say what kind of incident it was. A
+  record's strongest terms are looked up in capped postings lists (the records where each term is
+  strongest) until a fixed budget is spent, so the cost per record does not grow with the archive.
+  The best candidates are re-ranked with a structured score: idf-weighted overlap of services, tags,
+  root-cause categories and runbooks used, the alert (equal, or close by rapidfuzz), and the
+  idf-weighted overlap of the titles; each only where both records have the field.
 
-Every reason in a Match is a statement true of both records (the tests check
-them): shared services, tags, root-cause categories, alert, runbook, or terms
-present in both. Scores are rounded to 2 decimals and ties go to the smaller id,
-so two runs give identical output.
+Every reason in a Match is a statement true of both records and a part of what scored it (the tests
+check them): shared services, tags, root-cause categories, alert, runbook, or the shared terms that
+added most to the cosine. Scores are rounded to 2 decimals and ties go to the smaller id, so two
+runs give identical output.
 
 This module is pure: no MkDocs, no file writes.
 """
@@ -34,55 +39,61 @@ This module is pure: no MkDocs, no file writes.
 from __future__ import annotations
 
 import heapq
-import json
 import math
-import re
 import sys
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from importlib import resources
+from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import compress, islice, repeat
-from operator import add, itemgetter, mul, truediv
+from operator import add, itemgetter, mul, neg, truediv
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
+from incidentkb.analysis import boilerplate
+from incidentkb.analysis.similar_fields import STRUCTURED_SETS, IndexedRecord, indexed_record, record_fields
 from incidentkb.core.progress import Progress
-from incidentkb.core.terms import (
-    MAX_JOINED, STOP_WORDS, TOKENISER_VERSION, camel_words, compounds, display, surfaces, terms, words_and_joined,
-)
+from incidentkb.core.terms import camel_words, compounds, display, surfaces, terms, words_and_joined
+from incidentkb.records.load import paused_gc
 
 # Similarity at or above which `kb check` reports two incidents as possible duplicates.
-# Measured (docs/guide/similar-incidents.md): in the DFDS archive the near-duplicates PM2021-005/006/007
-# score 0.45-0.57 against each other and the two write-ups of one Flux failure 0.93, while unrelated
-# incidents stay below 0.45; in the synthetic benchmark only incidents with the very same title, service,
-# alert and runbook reach it.
-DUPLICATE_THRESHOLD = 0.45
+# Measured (docs/guide/similar-incidents.md): in the DFDS archive the three write-ups of one 503 outage
+# (PM2021-005/006/007) score 0.42-0.50 against each other, the two of one Flux failure 0.80, two recurrences
+# under the same title 0.41, while every other pair stays at 0.36 or below.
+DUPLICATE_THRESHOLD = 0.40
 
 KINDS = ("incidents", "runbooks", "all")
 
-# Whole numbers: a field's terms are counted that many times.
-FIELD_WEIGHTS = {"title": 3, "alerts": 3, "services": 2, "tags": 2, "summary": 2, "symptoms": 2, "causes": 2, "body": 1}
-K1, B = 1.2, 0.75  # BM25 saturation and length normalisation
-# Bigrams ("connection pool", "replica lag") are the costliest terms: one per word. An incident's narrative
-# gets none (measured: no better neighbours, a third of the build time); its key phrases are also in the
-# title, summary, symptoms and causes, which get them, as does a runbook's body (its substance).
-MAX_BODY_CHARS = 20_000  # a very long narrative adds little after this and would dominate the cost
+# A field's terms are counted that many times. Titles and alert names say in a few words what happened: they
+# count three times. The summary, symptoms and causes count once, like the story: twice was measured to hurt
+# where the summary retells the story (icco), and did not help elsewhere.
+FIELD_WEIGHTS = {"title": 3, "alerts": 3, "services": 1, "tags": 1, "summary": 1, "symptoms": 1, "causes": 1, "body": 1}
+PROSE_FIELDS = ("summary", "symptoms", "causes", "body")  # where template sentences are looked for
+K1, B = 1.2, 0.75  # BM25 saturation and length normalisation, the standard values
+# A term's weight in a neighbour vector is its BM25 term frequency times idf ** IDF_POWER: with 0.5, idf counts
+# once in the product of two vectors, as in BM25 itself (TF-IDF cosine counts it twice).
+IDF_POWER = 0.5
+# Bigrams ("connection pool", "KubePodCrashLooping" → "crash looping") keep the phrases of short fields whole:
+# titles, alert names, services, tags, and every part of a runbook, whose text names components and metrics.
+# An incident's prose (summary, symptoms, causes, story) gets none: measured on the post-mortem archives, its
+# chance word pairs made write-ups look alike by wording (icco: 0.772 with them in all prose, 0.808 without;
+# dfds 0.610 and 0.629), and they were a third of the build time.
+_SHORT = ("title", "alerts", "services", "tags")
+BIGRAM_FIELDS = {"incident": _SHORT, "runbook": _SHORT + ("summary", "symptoms", "causes", "body")}
 
 # Neighbours
-NEIGHBOUR_TERMS = 256  # terms in a record's vector (its strongest terms that some other record shares)
+NEIGHBOUR_TERMS = 256  # terms in a record's vector (its strongest terms that some other record shares; 128 lost 0.04)
 NEIGHBOUR_POSTINGS = 64  # records kept per term for finding neighbours (those where the term is strongest)
 # Postings scanned per record when looking for its neighbours (strongest terms first): at least SCAN_BUDGET,
 # more in a smaller knowledge base, as long as all records together stay within SCAN_TOTAL.
 SCAN_BUDGET = 500
 SCAN_TOTAL = 2_000_000
-CANDIDATES = 10  # candidates re-ranked with the structured score
+CANDIDATES = 10  # candidates whose whole cosine is computed and re-ranked with the structured score
+REASON_CANDIDATES = 12  # shared terms, most added first, that the "both mention" reasons are picked from
 SIMILAR_SHOWN = 5  # similar incidents on an incident page; the reports' clusters use the same lists
 TEXT_SHARE = 0.7  # final = TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
 STRUCTURE_WEIGHTS = {"services": 0.3, "tags": 0.2, "categories": 0.15, "alert": 0.25, "runbooks": 0.15, "title": 0.3}
-REASON_TERMS = 32  # a record's strongest terms searched for "both mention" reasons
 
 # Text queries (mirrored by find-similar.js: keep both in step)
 MAX_RECORD_TERMS = 128  # postings kept per record for text queries (its strongest terms)
@@ -136,107 +147,23 @@ def fnv1a(text: str) -> int:
     return h
 
 
-# ------------------------------------------------------------------ record → fields
-
-
-_SECTION = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-
-
-def _sections(body: str) -> dict[str, str]:
-    """Body text by lower-cased heading (text before the first heading under '')."""
-    out: dict[str, str] = {}
-    last, name = 0, ""
-    for match in _SECTION.finditer(body):
-        out[name] = out.get(name, "") + body[last:match.start()]
-        name, last = match.group(1).strip().lower(), match.end()
-    out[name] = out.get(name, "") + body[last:]
-    return out
-
-
-def _alert_text(name: str) -> str:
-    return f"{name} {' '.join(camel_words(name))}"
-
-
-def record_fields(record) -> dict[str, str]:
-    """The text of each weighted field of an incident or runbook."""
-    data = record.data
-    body = (record.body or "")[:MAX_BODY_CHARS]
-    services = " ".join(data.get("services") or [])
-    tags = " ".join(data.get("tags") or [])
-    if record.kind == "incident":
-        detection = data.get("detection") or {}
-        impact = data.get("impact") or {}
-        causes = [c.get("description") or ""
-                  for c in (data.get("root_causes") or []) + (data.get("contributing_factors") or [])]
-        alert = detection.get("alert") or ""
-        return {
-            "title": data.get("title") or "",
-            "alerts": _alert_text(alert) if alert else "",
-            "services": services,
-            "tags": tags,
-            "summary": data.get("summary") or "",
-            "symptoms": " ".join(filter(None, [data.get("trigger"), impact.get("description"), detection.get("source")])),
-            "causes": " ".join(causes),
-            "body": body,
-        }
-    sections = _sections(body)
-    symptoms = " ".join(text for name, text in sections.items() if name.startswith(("symptom", "meaning")))
-    rest = " ".join(text for name, text in sections.items() if not name.startswith(("symptom", "meaning")))
-    return {
-        "title": data.get("title") or "",
-        "alerts": " ".join(_alert_text(a) for a in data.get("alerts") or []),
-        "services": services,
-        "tags": tags,
-        "summary": "",
-        "symptoms": symptoms,
-        "causes": "",
-        "body": rest,
-    }
-
-
-_SETS = ("services", "tags", "categories", "alerts", "runbooks")
-
-
-@dataclass(eq=False)
-class _Record:
-    """What the index keeps of a record: display fields, structured fields as sets, and its term vector."""
-
-    id: str
-    kind: str  # "incident" | "runbook"
-    title: str
-    path: str
-    services: frozenset
-    tags: frozenset
-    categories: frozenset  # root-cause categories, "unknown" left out
-    alerts: frozenset  # incident: detection.alert; runbook: its alerts
-    runbooks: frozenset  # incident: runbooks used; runbook: itself
-    title_words: tuple  # the title's kept words
-    vector: dict = field(default_factory=dict)  # term -> weight: strongest first, unit length
-    length: int = 0
-    mass: dict = field(default_factory=dict)  # structured field -> summed idf of its values
-
-    title_text: str = ""  # the same, as one string for rapidfuzz
-    position: int = 0  # in SimilarityIndex.records
-
-
-def _new_record(record) -> _Record:
-    data = record.data
-    if record.kind == "incident":
-        detection = data.get("detection") or {}
-        alerts = {detection["alert"]} if detection.get("alert") else set()
-        categories = {c["category"] for c in data.get("root_causes") or [] if c.get("category") not in (None, "unknown")}
-        runbooks = data.get("runbooks") or ()
-    else:
-        alerts, categories, runbooks = set(data.get("alerts") or ()), set(), (record.id,)
-    title = data.get("title") or ""
-    return _Record(record.id, record.kind, title, record.path, frozenset(data.get("services") or ()),
-                   frozenset(data.get("tags") or ()), frozenset(categories), frozenset(alerts), frozenset(runbooks),
-                   tuple(dict.fromkeys(words_and_joined(title)[0])))
-
-
 def _idf(n: int, df: int) -> float:
     # BM25's idf (always positive), rounded so that the browser computes with the very same numbers.
     return round(math.log(1 + (n - df + 0.5) / (df + 0.5)), 6)
+
+
+def _unit(vector: dict, norm: float | None = None) -> dict:
+    """The vector divided by its length (or by `norm`: the length of the whole vector it was cut from)."""
+    norm = math.sqrt(math.fsum(w * w for w in vector.values())) if norm is None else norm
+    return {t: w / norm for t, w in vector.items()} if norm else {}
+
+
+def _dot(a: dict, b: dict) -> float:
+    """The dot product of two sparse vectors (map() keeps the loop in C)."""
+    if len(a) > len(b):
+        a, b = b, a
+    # In the dict's order, which the build fixed: the same sum every run, whatever the hash seed.
+    return sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))
 
 
 @dataclass
@@ -253,15 +180,16 @@ class SimilarityIndex:
 
     def __init__(self):
         self._all: dict[int, dict[str, list[Match]]] = {}
-        self.records: list[_Record] = []  # incidents first, then runbooks (the browser relies on it)
+        self.records: list[IndexedRecord] = []  # incidents first, then runbooks (the browser relies on it)
         self.position: dict[str, int] = {}  # "incident:ID" / "runbook:ID" -> index in records
         self.postings: dict[str, list[tuple[float, int]]] = {}  # term -> [(impact, position)], strongest first
         self.candidates: dict[str, dict[str, tuple[array, array]]] = {}  # kind -> term -> (weights, positions)
         self.idf: dict[str, float] = {}
+        self.templates = boilerplate.NONE  # template sentences learned from the records (boilerplate.py)
         self.surface: dict[str, str] = {}  # joined term -> how a title or summary wrote it (lower-case)
         self.value_weights: dict[str, dict[str, float]] = {}  # structured field -> value -> idf
         self._buckets: dict[str, list[str]] | None = None
-        self._alert_closeness: dict[tuple[str, str], float] = {}
+        self._alert_closeness: dict[tuple[frozenset, frozenset], float] = {}
         self._values: dict[str, frozenset] = {}
         self._pairs: dict[tuple[int, int], float | None] = {}  # structured similarity of incident pairs
         self._surface_seen: set[str] = set()
@@ -271,53 +199,94 @@ class SimilarityIndex:
     @classmethod
     def build(cls, kb) -> "SimilarityIndex":
         """Index every incident and runbook of kb. Linear in the number of records."""
+        # Millions of small objects that all stay alive: the cyclic collector would walk them again and again.
+        with paused_gc():
+            return cls._build(kb)
+
+    @classmethod
+    def _build(cls, kb) -> "SimilarityIndex":
         index = cls()
-        bags: list = []
-        df: Counter = Counter()
-        value_df: dict[str, Counter] = {name: Counter() for name in _SETS}
-        intern = sys.intern
+        sources, fields = [], []
         for record in list(kb.incidents) + list(kb.runbooks):
             key = f"{record.kind}:{record.id}"
             if key in index.position:  # a duplicate id: check.py reports it; the first file wins, as in the KnowledgeBase
                 continue
-            entry = _new_record(record)
-            everything: list[str] = []
+            index.position[key] = len(sources)
+            sources.append(record)
+            fields.append(record_fields(record))
+        index.templates = boilerplate.Templates.learn([[f[name] for name in PROSE_FIELDS] for f in fields])
+        bags = index._bags(sources, fields)
+        del fields
+        index._weigh(bags)
+        return index
+
+    def _bags(self, sources: list, fields: list) -> list:
+        """Each record's terms and counts (title, alerts, services and tags first), and its entry."""
+        bags: list = []
+        value_df: dict[str, Counter] = {name: Counter() for name in STRUCTURED_SETS}
+        template_terms: dict[tuple[str, str], list[str]] = {}
+        intern = sys.intern
+        for position, record in enumerate(sources):
+            entry = indexed_record(record)
+            bag: Counter = Counter()
             named = 0  # distinct terms of the title, alerts, services and tags: the first keys of the bag
-            for name, text in record_fields(record).items():
+            for name, text in fields[position].items():
                 if text:
-                    found = terms(text, bigrams=name != "body" or record.kind != "incident")
-                    everything += found * FIELD_WEIGHTS[name] if FIELD_WEIGHTS[name] != 1 else found
+                    found = terms(text, bigrams=name in BIGRAM_FIELDS[record.kind])
+                    for _ in range(FIELD_WEIGHTS[name]):
+                        bag.update(found)
                 if name == "tags":
-                    named = len(set(everything))
-            bag = Counter(everything)
-            keys = tuple(map(intern, bag))
-            bags.append((keys, tuple(bag.values()), named))
-            entry.length = len(everything)
-            df.update(keys)
-            for name in _SETS:
+                    named = len(bag)
+            fields[position] = None  # free as we go
+            first = tuple(islice(bag, named))
+            # Template sentences are taken out term by term (cheaper than cutting them out of the text and
+            # reading it again): the prose fields count once each, so one occurrence per sentence.
+            sentences = self.templates.of_record(position)
+            for sentence in sentences:
+                found = template_terms.get((sentence, record.kind))
+                if found is None:
+                    bigrams = set(PROSE_FIELDS) <= set(BIGRAM_FIELDS[record.kind])  # as the prose was read
+                    found = template_terms[(sentence, record.kind)] = terms(sentence, bigrams=bigrams)
+                for term in found:
+                    if bag.get(term, 0) > 0:
+                        bag[term] -= 1
+            if sentences:
+                bag = Counter({t: c for t, c in bag.items() if c > 0})
+                named = sum(1 for t in first if t in bag)
+            bags.append((tuple(map(intern, bag)), tuple(bag.values()), named))
+            entry.length = sum(bag.values())
+            for name in STRUCTURED_SETS:
                 value_df[name].update(getattr(entry, name))
-            index.position[key] = entry.position = len(index.records)
-            entry.title_text = " ".join(entry.title_words)
-            index.records.append(entry)
-            index._learn_surface(record)
-        n = len(index.records)
-        index.idf = idf = {term: _idf(n, count) for term, count in df.items()}
-        index.value_weights = weights = {name: {v: math.log((n + 1) / (c + 1)) for v, c in counts.items()}
-                                         for name, counts in value_df.items()}
-        for entry in index.records:
-            entry.mass = {name: math.fsum(weights[name][v] for v in getattr(entry, name)) for name in _SETS}
-        average = (sum(r.length for r in index.records) / n) if n else 1.0
-        scale = {term: weight * (K1 + 1) for term, weight in idf.items()}
+            entry.position = position
+            self.records.append(entry)
+            self._learn_surface(record)
+        n = len(self.records)
+        self.value_weights = weights = {name: {v: math.log((n + 1) / (c + 1)) for v, c in counts.items()}
+                                        for name, counts in value_df.items()}
+        for entry in self.records:
+            entry.mass = {name: math.fsum(weights[name][v] for v in getattr(entry, name)) for name in STRUCTURED_SETS}
+        return bags
+
+    def _weigh(self, bags: list) -> None:
+        """idf from the bags; then each record's postings (for text queries) and unit vector (for neighbours)."""
+        df: Counter = Counter()
+        for keys, _, _ in bags:
+            df.update(keys)
+        n = len(self.records)
+        self.idf = idf = {term: _idf(n, count) for term, count in df.items()}
+        root = {term: weight ** IDF_POWER for term, weight in idf.items()}
+        average = (sum(r.length for r in self.records) / n) if n else 1.0
         in_several = {term for term, count in df.items() if count > 1}  # a term of one record links to nothing
         postings: dict[str, list] = defaultdict(list)
         candidates: dict[str, dict] = {"incident": defaultdict(list), "runbook": defaultdict(list)}
-        for position, entry in enumerate(index.records):
+        for position, entry in enumerate(self.records):
             keys, counts, named = bags[position]
             bags[position] = None  # free as we go: the bags are the biggest thing we hold
             saturation = K1 * (1 - B + B * entry.length / average) if average else K1
-            # impact = idf * tf * (K1 + 1) / (tf + saturation); map() chains keep this arithmetic in C.
-            impacts = list(map(truediv, map(mul, map(scale.__getitem__, keys), counts),
-                               map(add, counts, repeat(saturation))))
+            # BM25 term frequency: tf * (K1 + 1) / (tf + saturation); map() chains keep this arithmetic in C.
+            frequency = list(map(truediv, map(mul, counts, repeat(K1 + 1)), map(add, counts, repeat(saturation))))
+            # Text queries: a term's BM25 impact, idf * frequency.
+            impacts = list(map(mul, map(idf.__getitem__, keys), frequency))
             order = sorted(range(len(keys)), key=impacts.__getitem__, reverse=True)
             top = order[:MAX_RECORD_TERMS]
             # A record can always be found by the words of its title, alerts, services and tags.
@@ -326,10 +295,16 @@ class SimilarityIndex:
             # Rounded: the browser index holds these very numbers, so both compute the same scores.
             for term, impact in zip(map(keys.__getitem__, top), map(round, map(impacts.__getitem__, top), repeat(4))):
                 postings[term].append((impact, position))
+            # Neighbours: frequency * idf ** IDF_POWER, so that idf counts once in the product of two records.
+            weights = list(map(mul, map(root.__getitem__, keys), frequency))
+            order = sorted(range(len(keys)), key=weights.__getitem__, reverse=True)
             shared = list(islice(compress(order, map(in_several.__contains__, map(keys.__getitem__, order))),
                                  NEIGHBOUR_TERMS))
-            norm = math.sqrt(math.fsum(impacts[i] ** 2 for i in shared)) or 1.0
-            entry.vector = vector = {keys[i]: impacts[i] / norm for i in shared}
+            # The length of the whole vector: a record's own words (in no other record) make it less like any other.
+            norm = math.sqrt(math.fsum(map(mul, weights, weights))) or 1.0
+            entry.vector = vector = dict(zip(map(keys.__getitem__, shared),
+                                             map(truediv, map(weights.__getitem__, shared), repeat(norm))))
+            entry.title_vector = _unit({t: root[t] for t in dict.fromkeys(terms(entry.title, bigrams=False)) if t in root})
             lists = candidates[entry.kind]
             for term, weight in vector.items():
                 lists[term].append((weight, position))
@@ -343,10 +318,9 @@ class SimilarityIndex:
                 # Two flat arrays: compact, and iterating them touches no scattered Python objects.
                 lists[term] = (array("d", map(itemgetter(0), plist)), array("l", map(itemgetter(1), plist)))
             candidates[kind] = dict(lists)
-        index.postings = dict(postings)
-        index.candidates = candidates
-        index._surface_seen = set()
-        return index
+        self.postings = dict(postings)
+        self.candidates = candidates
+        self._surface_seen = set()
 
     def _learn_surface(self, record) -> None:
         """How titles and summaries write terms (kubernetes, db-primary-01), to quote them in reasons."""
@@ -355,7 +329,7 @@ class SimilarityIndex:
 
     # -------------------------------------------------------------- lookups
 
-    def record(self, record_id: str, kind: str = "incident") -> _Record:
+    def record(self, record_id: str, kind: str = "incident") -> IndexedRecord:
         """The indexed record, or UnknownRecord with the closest id of that kind."""
         position = self.position.get(f"{kind}:{record_id}")
         if position is None:
@@ -390,19 +364,21 @@ class SimilarityIndex:
         try:
             incidents = [r for r in self.records if r.kind == "incident"][part::parts]
             out = {}
-            for number, record in enumerate(incidents, 1):
-                out[record.id] = self._neighbours(record, top, ("incident",))
-                if progress:
-                    progress("ranking similar incidents", number, len(incidents))
+            with paused_gc():  # 50,000 Matches that all stay alive, as in build
+                for number, record in enumerate(incidents, 1):
+                    out[record.id] = self._neighbours(record, top, ("incident",))
+                    if progress:
+                        progress("ranking similar incidents", number, len(incidents))
             return out
         finally:
             self._pairs.clear()
 
-    def _neighbours(self, source: _Record, top: int, kinds: tuple[str, ...]) -> list[Match]:
+    def _neighbours(self, source: IndexedRecord, top: int, kinds: tuple[str, ...]) -> list[Match]:
         me = self.position[f"{source.kind}:{source.id}"]
-        # The text score: the dot product over this record's strongest terms, scanning each term's capped
-        # postings list (the records where that term is strongest) until the budget is spent. Exact in a
-        # small knowledge base; at scale it leaves out the weakest terms, which move a cosine least.
+        # Candidates: the part of the dot product that this record's strongest terms add up, scanning each
+        # term's capped postings list (the records where that term is strongest) until the budget is spent.
+        # In a small knowledge base that is nearly all of it; at scale it leaves out the weakest terms, which
+        # move a cosine least. Only the best candidates get their whole cosine.
         found: dict[int, float] = {}
         get = found.get
         budget = max(SCAN_BUDGET, SCAN_TOTAL // max(len(self.records), 1))
@@ -418,13 +394,17 @@ class SimilarityIndex:
                 break
         found.pop(me, None)
         scored = []
-        for position, text in heapq.nlargest(CANDIDATES, sorted(found.items()), key=itemgetter(1)):
+        vector = source.vector
+        # found's order follows the scan (the vector's order, then each list's), never a hash: ties are stable.
+        for position, _ in heapq.nlargest(CANDIDATES, found.items(), key=itemgetter(1)):
             other = self.records[position]
+            # The text score is the whole cosine, not the part the scan added up.
+            text = _dot(vector, other.vector)
             scored.append((-round2(self._combine(source, other, text)), other.kind, other.id, other))
         scored.sort(key=itemgetter(0, 1, 2))
         return [self._match(source, other, -score) for score, _, _, other in scored[:top] if score < 0]
 
-    def _combine(self, a: _Record, b: _Record, text: float) -> float:
+    def _combine(self, a: IndexedRecord, b: IndexedRecord, text: float) -> float:
         """The final score: the text score and the structured similarity, 0..1."""
         if a.kind == b.kind == "incident":  # symmetric: each pair is met twice in all_neighbours
             key = (a.position, b.position) if a.position < b.position else (b.position, a.position)
@@ -436,7 +416,7 @@ class SimilarityIndex:
         score = text if structured is None else TEXT_SHARE * text + (1 - TEXT_SHARE) * structured
         return min(max(score, 0.0), 1.0)
 
-    def _structured(self, a: _Record, b: _Record) -> float | None:
+    def _structured(self, a: IndexedRecord, b: IndexedRecord) -> float | None:
         """The weighted mean of the structured similarities that apply to the pair, or None if none does."""
         total = value = 0.0
         for name in ("services", "tags", "categories", "runbooks"):
@@ -455,51 +435,64 @@ class SimilarityIndex:
         if a.alerts and b.alerts:
             total += STRUCTURE_WEIGHTS["alert"]
             value += STRUCTURE_WEIGHTS["alert"] * self._alerts_alike(a.alerts, b.alerts)
-        if a.title_text and b.title_text:
+        if a.title_vector and b.title_vector:
+            # The titles' shared words, weighted by idf: a word every title of the archive uses says nothing.
             total += STRUCTURE_WEIGHTS["title"]
-            value += STRUCTURE_WEIGHTS["title"] * fuzz.token_set_ratio(a.title_text, b.title_text) / 100
+            value += STRUCTURE_WEIGHTS["title"] * _dot(a.title_vector, b.title_vector)
         return value / total if total else None
 
     def _alerts_alike(self, a: frozenset, b: frozenset) -> float:
         """1 for a shared alert; half credit for names rapidfuzz finds close (KafkaLagHigh ~ KafkaLagCritical)."""
-        if a & b:
+        if not a.isdisjoint(b):
             return 1.0
+        known = self._alert_closeness.get((a, b))  # the same few alert sets meet again and again
+        if known is None:
+            known = self._alert_closeness[(a, b)] = self._alert_names_alike(a, b)
+        return known
+
+    def _alert_names_alike(self, a: frozenset, b: frozenset) -> float:
         best = 0.0
         for x in sorted(a):
             for y in sorted(b):
-                pair = (x, y) if x < y else (y, x)
-                close = self._alert_closeness.get(pair)
-                if close is None:
-                    ratio = fuzz.token_set_ratio(" ".join(camel_words(x)).lower(), " ".join(camel_words(y)).lower())
-                    close = self._alert_closeness[pair] = 0.5 * ratio / 100 if ratio >= 80 else 0.0
-                best = max(best, close)
+                ratio = fuzz.token_set_ratio(" ".join(camel_words(x)).lower(), " ".join(camel_words(y)).lower())
+                best = max(best, 0.5 * ratio / 100 if ratio >= 80 else 0.0)
         return best
 
-    def _match(self, a: _Record, b: _Record, score: float) -> Match:
-        """The Match of b as a neighbour of a, with the reasons: statements true of both records."""
+    def _match(self, a: IndexedRecord, b: IndexedRecord, score: float) -> Match:
+        """The Match of b as a neighbour of a, with the reasons: statements true of both records, each a part
+        of the score (the structured overlaps that _structured counted, the terms that added most to the cosine)."""
         reasons: list[str] = []
+        said: set[str] = set()
         for name, label in (("services", "same service"), ("tags", "same tag"), ("categories", "same root-cause category")):
-            weights = self.value_weights[name]
-            # Values on every record (weight 0, e.g. an `imported` placeholder) are true but say nothing.
-            shared = sorted((x for x in getattr(a, name) & getattr(b, name) if weights.get(x, 0) > 0),
-                            key=lambda x: (-weights[x], x))
-            reasons += [f"{label}: {x}" for x in shared[:2]]
-        same_alerts = sorted(a.alerts & b.alerts)
+            common = getattr(a, name) & getattr(b, name)
+            if common:
+                weights = self.value_weights[name]
+                # Values on every record (weight 0, e.g. an `imported` placeholder) are true but say nothing.
+                shared = sorted((-weights[x], x) for x in common if weights[x] > 0)
+                reasons += [f"{label}: {x}" for _, x in shared[:2]]
+                if name != "categories":
+                    for x in common:
+                        said |= self._value_terms(x)
+        same_alerts = a.alerts & b.alerts
         if same_alerts:
-            reasons.append(f"same alert: {same_alerts[0]}")
+            reasons.append(f"same alert: {min(same_alerts)}")
+            for x in same_alerts:
+                said |= self._value_terms(x)
         if a.kind == "incident" and b.kind == "runbook" and b.id in a.runbooks:
             reasons.append(f"used during {a.id}")
-        elif a.kind == b.kind == "incident":
-            reasons += [f"both used runbook: {x}" for x in sorted(a.runbooks & b.runbooks)[:1]]
-        said = set()
-        for value in (a.services & b.services) | (a.tags & b.tags) | (a.alerts & b.alerts):
-            said |= self._value_terms(value)
-        vb = b.vector
-        # Among a's strongest terms: the ones that can contribute most, far cheaper than all shared terms.
-        # Multi-word terms ("replica lag") tell most: they count half as much again.
-        strength = {t: w * vb[t] * (1.5 if " " in t else 1.0) for t, w in islice(a.vector.items(), REASON_TERMS) if t in vb}
-        ranked = sorted(strength, key=lambda t: (-strength[t], t))
-        reasons += _term_reasons(ranked, said, "both mention", self.surface)
+        elif a.kind == b.kind == "incident" and not a.runbooks.isdisjoint(b.runbooks):
+            reasons.append(f"both used runbook: {min(a.runbooks & b.runbooks)}")
+        va, vb = a.vector, b.vector
+        # The shared terms that added most to the cosine (each one's product), most first; ties by term, so
+        # that the set's order (which follows the hash seed) never shows. A handful is nearly always enough
+        # for three reasons (numbers, fragments and repeats are skipped); then all of them, in the same order.
+        common = va.keys() & vb.keys()
+        added = list(zip(map(neg, map(mul, map(va.__getitem__, common), map(vb.__getitem__, common))), common))
+        ranked = [t for _, t in heapq.nsmallest(REASON_CANDIDATES, added)]
+        found = _term_reasons(ranked, said, "both mention", self.surface)
+        if len(found) < 3 < len(added):
+            found = _term_reasons([t for _, t in sorted(added)], said, "both mention", self.surface)
+        reasons += found
         return Match(b.id, b.kind, b.title, score, tuple(reasons))
 
     def _value_terms(self, value: str) -> frozenset:
@@ -559,13 +552,13 @@ class SimilarityIndex:
         if not best_possible:
             return []
         scores: dict[int, float] = {}
-        holders: dict[str, set] = {}
+        holders: dict[str, dict] = {}  # term -> {position: what the term added to that record's score}
         for term, weight in weights.items():
             factor = 1 + math.log(read.counts[term])
-            plist = self.postings.get(term, ())
-            for impact, position in plist:
+            held = holders[term] = {}
+            for impact, position in self.postings.get(term, ()):
+                held[position] = factor * impact
                 scores[position] = scores.get(position, 0.0) + factor * impact
-            holders[term] = {position for _, position in plist}
         found = []
         for each in kinds:
             wanted = sorted((-value, position) for position, value in scores.items() if self.records[position].kind == each)
@@ -576,7 +569,7 @@ class SimilarityIndex:
         found.sort(key=itemgetter(0, 1, 2))
         return [self._query_match(self.records[p], p, -score, read, weights, holders) for score, _, _, p in found[:top]]
 
-    def _query_score(self, record: _Record, text: float, bag: dict) -> float:
+    def _query_score(self, record: IndexedRecord, text: float, bag: dict) -> float:
         named = 0.0
         if any(_named(a, bag) for a in record.alerts):
             named = 1.0
@@ -585,7 +578,7 @@ class SimilarityIndex:
         cover = sum(1 for w in record.title_words if w in bag) / len(record.title_words) if record.title_words else 0.0
         return QUERY_TEXT_SHARE * math.sqrt(min(text, 1.0)) + (1 - QUERY_TEXT_SHARE) * max(named, cover)
 
-    def _query_match(self, record: _Record, position: int, score: float, read: QueryTerms, weights: dict,
+    def _query_match(self, record: IndexedRecord, position: int, score: float, read: QueryTerms, weights: dict,
                      holders: dict) -> Match:
         bag = read.counts
         alerts = [a for a in sorted(record.alerts) if _named(a, bag)]
@@ -596,8 +589,8 @@ class SimilarityIndex:
         said = set()
         for value in alerts + services + tags:
             said.update(terms(value))
-        matched = sorted((t for t in weights if position in holders[t]),
-                         key=lambda t: (-weights[t] * (1.5 if " " in t else 1.0), t))
+        # The terms that added most to this record's BM25 score, most first.
+        matched = sorted((t for t in weights if position in holders[t]), key=lambda t: (-holders[t][position], t))
         reasons += _term_reasons(matched, said, "matches", read.surface)
         return Match(record.id, record.kind, record.title, score, tuple(reasons))
 
@@ -613,17 +606,22 @@ def _named(value: str, bag: dict) -> bool:
 
 
 def _term_reasons(ranked: Iterable[str], said: set, verb: str, surface: dict, limit: int = 3) -> list[str]:
-    """Up to `limit` key terms, skipping numbers, what another reason already says, and words of a term already quoted."""
+    """Up to `limit` key terms, in the order given, skipping numbers, fragments ("gi", "po"), what another
+    reason already says, a term with a word already quoted, and a term that holds or is held by one already
+    quoted: after 'crash loop', 'loop back', 'crash' and 'crashloopbackoff' say nothing new, and after
+    'killed' neither does 'oomkilled'."""
     out: list[str] = []
-    covered: set[str] = set()
+    quoted: list[str] = []  # the quoted terms, without their spaces
+    quoted_words: set[str] = set()
     for term in ranked:
         words = term.split(" ")
-        # Skip numbers, fragments ("gi", "po"), what another reason says and words already quoted.
-        if term in said or "".join(words) in covered or any(w in covered or w.isdigit() or len(w) < 3 for w in words):
+        joined = "".join(words)
+        if term in said or any(w.isdigit() or len(w) < 3 or w in quoted_words for w in words) or \
+                any(joined in q or q in joined for q in quoted):
             continue
         out.append(f"{verb} '{display(term, surface)}'")
-        covered.update(words)
-        covered.add("".join(words))  # "oom killed" quoted: "oomkilled" says nothing more
+        quoted.append(joined)
+        quoted_words.update(words)
         if len(out) == limit:
             break
     return out
@@ -649,76 +647,3 @@ def reasons_in_words(reasons: Iterable[str]) -> str:
         if value:
             grouped[key].append(value)
     return "; ".join(label + (separator + ", ".join(values) if values else "") for (label, separator), values in grouped.items())
-
-
-# ------------------------------------------------------------------ the browser index
-
-BROWSER_DIR = "assets/similar"
-SHARD_TARGET_BYTES = 24_000  # average size of a term shard: a query fetches one shard per distinct term
-RECORD_CHUNK = 16  # records per record file: a query fetches the files of its ~30 best candidates, 4 kB each
-
-
-def _shard_count(total_bytes: int, target: int) -> int:
-    count = 1
-    while count < 4096 and total_bytes / count > target:
-        count *= 2
-    return count
-
-
-def _js(kind: str, number: int, payload) -> bytes:
-    """A data file: a script that hands its payload to the page (works from file:// too, unlike fetch)."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return f"kbSimilarData({json.dumps(kind)},{number},{body});\n".encode()
-
-
-def browser_index_files(index: SimilarityIndex, kb, url_of: Callable) -> dict[str, bytes]:
-    """The static files of the "Find similar" page, keyed by path relative to the site root.
-
-    assets/similar/manifest.js (settings and counts), t-XXXX.js (terms sharded by FNV-1a hash: idf and
-    postings), r-XXXX.js (records in chunks: id, kind, title, URL, services, tags, alerts, title words),
-    f-XXXX.js (known words by their first two letters, for typos), and find-similar.js itself.
-    """
-    sources = {f"{r.kind}:{r.id}": r for r in list(kb.incidents) + list(kb.runbooks)}
-    files: dict[str, bytes] = {}
-    rows = []
-    for entry in index.records:
-        record = sources.get(f"{entry.kind}:{entry.id}")
-        rows.append([entry.id, entry.kind, entry.title, (url_of(record) if record is not None else "") or "",
-                     sorted(entry.services), sorted(entry.tags), sorted(entry.alerts), list(entry.title_words)])
-    for start in range(0, len(rows), RECORD_CHUNK):
-        number = start // RECORD_CHUNK
-        files[f"{BROWSER_DIR}/r-{number:04x}.js"] = _js("r", number, rows[start:start + RECORD_CHUNK])
-
-    # Every known term (a typo is only corrected when the word is unknown), with its postings if it has any.
-    entries = {term: [idf] + [x for impact, position in index.postings.get(term, ()) for x in (position, impact)]
-               for term, idf in index.idf.items()}
-    total = sum(len(term) + 8 * len(value) for term, value in entries.items())
-    shards = _shard_count(total, SHARD_TARGET_BYTES)
-    grouped: list[dict] = [{} for _ in range(shards)]
-    for term, value in entries.items():
-        grouped[fnv1a(term) % shards][term] = value
-    for number, payload in enumerate(grouped):
-        files[f"{BROWSER_DIR}/t-{number:04x}.js"] = _js("t", number, payload)
-
-    words = sorted(t for t in index.idf if " " not in t)
-    fuzzy_shards = _shard_count(sum(len(w) + 3 for w in words), SHARD_TARGET_BYTES)
-    buckets: list[dict] = [{} for _ in range(fuzzy_shards)]
-    for word in words:
-        buckets[fnv1a(word[:2]) % fuzzy_shards].setdefault(word[:2], []).append(word)
-    for number, payload in enumerate(buckets):
-        files[f"{BROWSER_DIR}/f-{number:04x}.js"] = _js("f", number, payload)
-
-    manifest = {
-        "version": 1, "tokeniser": TOKENISER_VERSION, "stop_words": sorted(STOP_WORDS), "max_joined": MAX_JOINED,
-        "records": len(rows), "incidents": sum(1 for r in index.records if r.kind == "incident"),
-        "record_chunk": RECORD_CHUNK, "term_shards": shards, "fuzzy_shards": fuzzy_shards,
-        "k1": K1, "max_query_terms": MAX_QUERY_TERMS, "candidates": QUERY_CANDIDATES, "text_share": QUERY_TEXT_SHARE,
-        "fuzzy_min_length": FUZZY_MIN_LENGTH, "fuzzy_cutoff": FUZZY_CUTOFF,
-    }
-    files[f"{BROWSER_DIR}/manifest.js"] = _js("manifest", 0, manifest)
-    files[f"{BROWSER_DIR}/find-similar.js"] = _asset("find-similar.js")
-    return dict(sorted(files.items()))
-
-
-def _asset(name: str) -> bytes:
-    return resources.files("incidentkb.site").joinpath("assets", "similar", name).read_bytes()

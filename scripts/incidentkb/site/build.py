@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from incidentkb.analysis.alert_rules import rule_paths
-from incidentkb.analysis.similar import SIMILAR_SHOWN, SimilarityIndex, browser_index_files
+from incidentkb.analysis.similar import SIMILAR_SHOWN, SimilarityIndex
 from incidentkb.checks.consistency import check_knowledge_base
 from incidentkb.core.background import Deferred, freeze_for_the_build
 from incidentkb.core.findings import Finding, sort_findings
@@ -23,6 +23,7 @@ from incidentkb.site.mdlinks import fix_links
 from incidentkb.site.renderer import GeneratedPage, Renderer, RenderOptions
 from incidentkb.site.sections import default_nav, render_site
 from incidentkb.site.sections.snippets import fill_snippets
+from incidentkb.site.similar_index import browser_index_files
 
 ASSETS = {"assets/incidentkb/incidentkb.css": "incidentkb.css", "assets/incidentkb/incidentkb.js": "incidentkb.js"}
 

@@ -1,6 +1,6 @@
 /* "Find similar": paste an alert, an error message or symptoms; get ranked runbooks and past incidents.
  *
- * Runs entirely in the page on the static index written by incidentkb.similar.browser_index_files:
+ * Runs entirely in the page on the static index written by incidentkb.similar_browser.browser_index_files:
  * no server, no request outside the site, works offline and from a copy on disk (the index files are
  * scripts, loaded with <script> tags, because fetch() is refused on file:// pages).
  *
@@ -305,10 +305,11 @@
           var scores = new Map(), holders = new Map();
           weights.forEach(function (weight, t) {
             var factor = 1 + Math.log(q.counts.get(t));
-            var entry = entries.get(t), held = new Set();
+            // held: position -> what the term added to that record's score (for the reasons).
+            var entry = entries.get(t), held = new Map();
             for (var i = 1; i < entry.length; i += 2) {
+              held.set(entry[i], factor * entry[i + 1]);
               scores.set(entry[i], (scores.get(entry[i]) || 0) + factor * entry[i + 1]);
-              held.add(entry[i]);
             }
             holders.set(t, held);
           });
@@ -369,19 +370,23 @@
         .concat(tags.map(function (v) { return "mentions tag " + v; }));
       var said = new Set();
       alerts.concat(services, tags).forEach(function (v) { tok.terms(v).forEach(function (t) { said.add(t); }); });
+      // The terms that added most to this record's BM25 score, most first (as SimilarityIndex._query_match).
       var matched = Array.from(weights.keys()).filter(function (t) { return holders.get(t).has(position); });
-      function strength(t) { return weights.get(t) * (t.indexOf(" ") >= 0 ? 1.5 : 1); }
-      matched.sort(function (a, b) { return strength(b) - strength(a) || compare(a, b); });
-      var covered = new Set(), terms = 0;
-      for (var i = 0; i < matched.length && terms < 3; i++) {
+      function added(t) { return holders.get(t).get(position); }
+      matched.sort(function (a, b) { return added(b) - added(a) || compare(a, b); });
+      // As _term_reasons: skip numbers, fragments, what another reason says, a term with a word already
+      // quoted, and a term that holds or is held by one already quoted (after 'crash loop', neither
+      // 'loop back', 'crash' nor 'crashloopbackoff').
+      var quoted = [], quotedWords = new Set();
+      for (var i = 0; i < matched.length && quoted.length < 3; i++) {
         var t = matched[i];
         var words = t.split(" ");
-        if (said.has(t) || covered.has(words.join("")) ||
-            words.some(function (w) { return covered.has(w) || DIGITS.test(w) || length(w) < 3; })) continue;
+        var joined = words.join("");
+        if (said.has(t) || words.some(function (w) { return DIGITS.test(w) || length(w) < 3 || quotedWords.has(w); }) ||
+            quoted.some(function (q) { return q.indexOf(joined) >= 0 || joined.indexOf(q) >= 0; })) continue;
         reasons.push("matches '" + display(t, q.surface) + "'");
-        words.forEach(function (w) { covered.add(w); });
-        covered.add(words.join(""));
-        terms++;
+        quoted.push(joined);
+        words.forEach(function (w) { quotedWords.add(w); });
       }
       return { id: record.id, kind: record.kind, title: record.title, url: record.url, score: scoreValue,
                reasons: reasons };
